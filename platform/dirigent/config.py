@@ -1,0 +1,50 @@
+"""Typed settings, read from the environment (prefix ``DIRIGENT_``) only at the edge.
+
+Nothing here reads the environment at import: call ``Settings()`` (or a runtime's own
+settings class) where a process starts, and pass the result down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DevSettings", "Settings"]
+
+
+class Settings(BaseSettings):
+    """Where Kafka, Redis and the schema catalog are.
+
+    Example::
+
+        settings = Settings()  # DIRIGENT_KAFKA_BOOTSTRAP, DIRIGENT_REDIS_URL, ...
+        settings = Settings(kafka_bootstrap="kafka:9092")
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DIRIGENT_", frozen=True, extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    schema_registry_url: str | None = None
+    schemas_dir: Path = Path("schemas")
+    service_name: str = "dirigent"
+    log_json: bool = True
+    log_level: str = "INFO"
+
+
+class DevSettings(BaseSettings):
+    """Local, Docker-free infrastructure started by ``dirigent dev up``."""
+
+    model_config = SettingsConfigDict(env_prefix="DIRIGENT_DEV_", frozen=True, extra="ignore")
+
+    state_dir: Path = Field(default=Path(".dirigent"), description="pids, logs, data, jars")
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    redis_port: int = 6379
+    host: str = "127.0.0.1"
+    jars_dir: Path | None = Field(
+        default=None, description="where Maven puts the Kafka jars; default: ~/.cache/dirigent"
+    )
+    startup_timeout_s: float = 90.0
