@@ -20,9 +20,7 @@ bind_context = bound_contextvars
 
 def configure_logging(*, json: bool = True, level: str = "INFO") -> None:
     """Configure structlog once, at process start (never at import)."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
-    )
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -1,0 +1,86 @@
+# dirigent: every target creates and uses the virtual environment in .venv.
+# On a fresh Debian machine as root, `make test` / `make demo` also apt-get install
+# Java 17, Maven and redis-server when they are missing.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: help deps venv dev-up dev-down dev-status test test-unit test-integration test-heavy \
+        lint typecheck check demo bench clean
+
+help:
+	@echo "make test        unit + integration tests against real Kafka and Redis"
+	@echo "make demo        run the order-fulfilment demo end to end"
+	@echo "make check       ruff + mypy --strict"
+	@echo "make dev-up      start local Kafka and Redis (dev-down, dev-status)"
+	@echo "make test-heavy  long fault-injection runs"
+	@echo "make bench       saga throughput benchmark"
+
+# System tools. Installs with apt-get only when something is missing and we are root.
+deps:
+	@missing=""; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing:$$missing -- install with: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+dev-up: deps venv
+	$(BIN)/dirigent dev up
+
+dev-down: venv
+	$(BIN)/dirigent dev down
+
+dev-status: venv
+	$(BIN)/dirigent dev status
+
+# The README's test command: quality gates, then unit and integration suites.
+test: deps venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest tests/unit tests/integration
+
+test-unit: venv
+	$(BIN)/pytest tests/unit
+
+test-integration: deps venv
+	$(BIN)/pytest tests/integration
+
+test-heavy: deps venv
+	$(BIN)/pytest -m heavy tests/heavy
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+check: lint typecheck
+
+demo: deps venv
+	$(BIN)/dirigent demo
+
+bench: deps venv
+	$(PY) -m bench
+
+clean:
+	-$(BIN)/dirigent dev down
+	rm -rf $(VENV) .dirigent .mypy_cache .ruff_cache .pytest_cache

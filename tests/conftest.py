@@ -1,0 +1,1 @@
+"""Fixtures for every suite. Integration fixtures live in tests/integration/conftest.py."""
