@@ -1,3 +1,57 @@
-"""Saga definitions (DSL), saga state and the pure engine."""
+"""Saga definitions (DSL), saga state and the pure engine.
 
-__all__: list[str] = []
+Example::
+
+    from dirigent.saga import Compensation, Step, StepKind, define_saga, decide
+"""
+
+from dirigent.saga.decision import (
+    Command,
+    Decision,
+    EventReceived,
+    Input,
+    Phase,
+    Timer,
+    TimerFired,
+    TimerKind,
+    Transition,
+)
+from dirigent.saga.definition import SagaDefinition, define_saga
+from dirigent.saga.discovery import discover_sagas
+from dirigent.saga.engine import decide
+from dirigent.saga.state import SagaState, SagaStatus, StepState, StepStatus, is_terminal
+from dirigent.saga.steps import (
+    Compensation,
+    ParallelGroup,
+    RetryPolicy,
+    Step,
+    StepKind,
+    parallel,
+)
+
+__all__ = [
+    "Command",
+    "Compensation",
+    "Decision",
+    "EventReceived",
+    "Input",
+    "ParallelGroup",
+    "Phase",
+    "RetryPolicy",
+    "SagaDefinition",
+    "SagaState",
+    "SagaStatus",
+    "Step",
+    "StepKind",
+    "StepState",
+    "StepStatus",
+    "Timer",
+    "TimerFired",
+    "TimerKind",
+    "Transition",
+    "decide",
+    "define_saga",
+    "discover_sagas",
+    "is_terminal",
+    "parallel",
+]

@@ -1,0 +1,156 @@
+"""The pure saga engine: ``decide(definition, state, input, now) -> Decision``.
+
+No I/O, no clock, no randomness: the same arguments always give the same decision, so
+the coordinator can retry a decision after a lost compare-and-set, and tests can replay
+any interleaving.
+"""
+
+from __future__ import annotations
+
+from dirigent.events import Event
+from dirigent.saga import _compensation, _forward
+from dirigent.saga._work import Work
+from dirigent.saga.decision import Decision, EventReceived, Input, Phase, Timer, TimerKind
+from dirigent.saga.definition import SagaDefinition
+from dirigent.saga.state import SagaState, SagaStatus, StepState, StepStatus
+from dirigent.saga.steps import Step
+
+__all__ = ["decide"]
+
+
+def decide(
+    definition: SagaDefinition, state: SagaState | None, event: Input, now: float
+) -> Decision:
+    """Apply one input to one saga.
+
+    ``state`` is the stored state (``None``: no saga yet); ``now`` is epoch seconds.
+
+    Example::
+
+        d = decide(order_fulfilment, None, EventReceived("m-1", OrderPlaced(...)), now=0.0)
+        d.state.status        # SagaStatus.RUNNING
+        d.commands[0].event   # ReserveStock(...)
+        d2 = decide(order_fulfilment, d.state,
+                    EventReceived("m-2", StockReserved(...), causation_id=d.commands[0].command_id),
+                    now=1.0)
+    """
+    if isinstance(event, EventReceived):
+        return _on_event(definition, state, event, now)
+    return _on_timer(definition, state, event.timer, now)
+
+
+def _ignored(reason: str) -> Decision:
+    return Decision(None, ignored=reason)
+
+
+def _start(defn: SagaDefinition, event: Event, now: float) -> Decision:
+    deadline_at = now + defn.deadline_s if defn.deadline_s is not None else None
+    base = SagaState(
+        saga_id=defn.id_of(event),
+        saga_type=defn.name,
+        status=SagaStatus.RUNNING,
+        version=0,
+        data=defn.initial_data(event),
+        steps={},
+        started_at=now,
+        updated_at=now,
+        deadline_at=deadline_at,
+    )
+    w = Work(defn, base, now, "start")
+    w.from_status = None
+    w.note = "saga started"
+    if deadline_at is not None:
+        w.set_deadline(deadline_at)
+    _forward.start_unit(w, 0)
+    return w.finish()
+
+
+def _on_event(
+    defn: SagaDefinition, state: SagaState | None, inp: EventReceived, now: float
+) -> Decision:
+    et = inp.event.event_type
+    if state is None:
+        if et == defn.start_type:
+            return _start(defn, inp.event, now)
+        return _ignored(f"{et} does not start saga {defn.name!r} and no instance exists")
+    if state.is_terminal:
+        return _ignored(f"saga is {state.status}")
+    if et == defn.start_type:
+        return _ignored("duplicate start event")
+    found = _awaiting(defn, state, inp.causation_id)
+    if found is None:
+        return _ignored(f"no step awaits causation id {inp.causation_id}: late or duplicate")
+    step, st = found
+    compensating = st.status is StepStatus.COMPENSATING
+    if et not in _accepted(step, compensating):
+        return _ignored(f"step {step.name!r} does not expect {et}")
+    w = Work(defn, state, now, f"reply:{et}")
+    w.step_name = step.name
+    if compensating:
+        _compensation.on_reply(w, step, st, et)
+    else:
+        _forward.on_reply(w, step, st, inp.event)
+    return w.finish()
+
+
+def _awaiting(
+    defn: SagaDefinition, state: SagaState, causation_id: str | None
+) -> tuple[Step, StepState] | None:
+    if causation_id is None:
+        return None
+    for name, st in state.steps.items():
+        if st.command_id == causation_id:
+            step = defn.steps.get(name)
+            return None if step is None else (step, st)
+    return None
+
+
+def _accepted(step: Step, compensating: bool) -> frozenset[str]:
+    if compensating and step.compensation is not None:
+        return step.compensation.compensated_types | step.compensation.failure_types
+    return step.success_types | step.failure_types
+
+
+# (timer kind, phase) -> the step status in which the timer is still current
+_LIVE = {
+    (TimerKind.STEP_TIMEOUT, Phase.FORWARD): StepStatus.RUNNING,
+    (TimerKind.RETRY, Phase.FORWARD): StepStatus.RETRY_WAIT,
+    (TimerKind.STEP_TIMEOUT, Phase.COMPENSATION): StepStatus.COMPENSATING,
+    (TimerKind.RETRY, Phase.COMPENSATION): StepStatus.COMPENSATION_RETRY_WAIT,
+}
+
+
+def _on_timer(defn: SagaDefinition, state: SagaState | None, t: Timer, now: float) -> Decision:
+    if state is None:
+        return _ignored("timer for a saga that does not exist")
+    if state.is_terminal:
+        return _ignored(f"saga is {state.status}")
+    if t.kind is TimerKind.SAGA_DEADLINE:
+        return _on_deadline(defn, state, now)
+    step = defn.steps.get(t.step or "")
+    st = state.step(t.step or "")
+    current = st.attempt if t.phase is Phase.FORWARD else st.compensation_attempt
+    if t.kind is TimerKind.RETRY:
+        current += 1
+    if step is None or st.status is not _LIVE[(t.kind, t.phase)] or current != t.attempt:
+        return _ignored(f"stale {t.kind} timer for step {t.step!r} attempt {t.attempt}")
+    w = Work(defn, state, now, f"timer:{t.kind}")
+    w.step_name = step.name
+    handlers = _forward if t.phase is Phase.FORWARD else _compensation
+    if t.kind is TimerKind.RETRY:
+        handlers.on_retry(w, step, t.attempt)
+    else:
+        handlers.on_timeout(w, step, st)
+    return w.finish()
+
+
+def _on_deadline(defn: SagaDefinition, state: SagaState, now: float) -> Decision:
+    if state.status is not SagaStatus.RUNNING:
+        return _ignored("deadline while compensating: compensation carries on")
+    if defn.pivot_unit is not None and state.cursor >= defn.pivot_unit:
+        # The pivot's command is out: undoing is no longer safe, so the saga goes forward,
+        # bounded by the remaining steps' timeouts and retry policies.
+        return _ignored("deadline after the pivot was sent: the saga continues forward")
+    w = Work(defn, state, now, "timer:saga_deadline")
+    _compensation.begin(w, f"saga deadline of {defn.deadline_s}s exceeded")
+    return w.finish()

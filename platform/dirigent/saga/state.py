@@ -1,0 +1,146 @@
+"""Saga instance state: immutable, versioned, and compact as JSON.
+
+The coordinator stores ``state.to_json()`` in Redis and reads ``saga_id``, ``saga_type``,
+``status`` and ``version`` for its compare-and-set and status indexes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["SagaState", "SagaStatus", "StepState", "StepStatus", "is_terminal"]
+
+_FORMAT = 1
+
+
+class SagaStatus(StrEnum):
+    RUNNING = "RUNNING"
+    COMPENSATING = "COMPENSATING"
+    COMPLETED = "COMPLETED"
+    COMPENSATED = "COMPENSATED"
+    FAILED = "FAILED"
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset({SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED})
+
+
+class StepStatus(StrEnum):
+    PENDING = "PENDING"  # not sent yet
+    RUNNING = "RUNNING"  # command sent, awaiting its reply or timeout
+    RETRY_WAIT = "RETRY_WAIT"  # failed attempt, next one after a backoff timer
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"  # failed for good (or ended while the saga compensated)
+    CANCELLED = "CANCELLED"  # waiting for a retry when the saga turned to compensation
+    COMPENSATING = "COMPENSATING"  # compensation sent, awaiting its reply or timeout
+    COMPENSATION_RETRY_WAIT = "COMPENSATION_RETRY_WAIT"
+    COMPENSATED = "COMPENSATED"
+    COMPENSATION_FAILED = "COMPENSATION_FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class StepState:
+    """One step's progress. ``command_id`` is the command awaiting a reply, if any."""
+
+    status: StepStatus = StepStatus.PENDING
+    attempt: int = 0
+    command_id: str | None = None
+    compensation_attempt: int = 0
+
+
+PENDING_STEP = StepState()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SagaState:
+    """One saga instance; never mutated (the engine returns a new one).
+
+    ``cursor`` is the index of the unit running now. ``compensation_queue`` is ``None``
+    until compensation starts (while in-flight siblings drain), then the steps to undo
+    in order, ``compensation_index`` pointing at the current one.
+    """
+
+    saga_id: str
+    saga_type: str
+    status: SagaStatus
+    version: int
+    data: Mapping[str, Any]
+    steps: Mapping[str, StepState]
+    cursor: int = 0
+    reason: str | None = None
+    started_at: float = 0.0
+    updated_at: float = 0.0
+    deadline_at: float | None = None
+    compensation_queue: tuple[str, ...] | None = None
+    compensation_index: int = 0
+
+    @property
+    def is_terminal(self) -> bool:
+        """COMPLETED, COMPENSATED or FAILED: no input changes this saga any more."""
+        return self.status in _TERMINAL
+
+    def step(self, name: str) -> StepState:
+        return self.steps.get(name, PENDING_STEP)
+
+    def to_json(self) -> bytes:
+        """Compact JSON; round-trips through :meth:`from_json`."""
+        doc = {
+            "f": _FORMAT,
+            "id": self.saga_id,
+            "t": self.saga_type,
+            "s": self.status.value,
+            "v": self.version,
+            "r": self.reason,
+            "c": self.cursor,
+            "t0": self.started_at,
+            "tu": self.updated_at,
+            "dl": self.deadline_at,
+            "cq": self.compensation_queue,
+            "ci": self.compensation_index,
+            "d": self.data,
+            "st": {
+                n: [s.status.value, s.attempt, s.command_id, s.compensation_attempt]
+                for n, s in self.steps.items()
+            },
+        }
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> SagaState:
+        """Parse :meth:`to_json` output; raises ``ValueError`` on anything else."""
+        try:
+            doc = json.loads(raw)
+            if doc["f"] != _FORMAT:
+                raise ValueError(f"unknown saga state format {doc['f']!r}")
+            cq = doc["cq"]
+            return cls(
+                saga_id=doc["id"],
+                saga_type=doc["t"],
+                status=SagaStatus(doc["s"]),
+                version=doc["v"],
+                reason=doc["r"],
+                cursor=doc["c"],
+                started_at=doc["t0"],
+                updated_at=doc["tu"],
+                deadline_at=doc["dl"],
+                compensation_queue=None if cq is None else tuple(cq),
+                compensation_index=doc["ci"],
+                data=doc["d"],
+                steps={
+                    n: StepState(StepStatus(s), a, c, ca) for n, (s, a, c, ca) in doc["st"].items()
+                },
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a saga state document: {exc}") from exc
+
+
+def is_terminal(state: SagaState | None) -> bool:
+    """Whether ``state`` is a finished saga (``None``, no saga yet, is not terminal)."""
+    return state is not None and state.is_terminal
