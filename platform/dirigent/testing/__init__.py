@@ -1,0 +1,32 @@
+"""Test sagas in-process: the real engine, an in-memory store and a virtual clock.
+
+Example::
+
+    from dirigent.testing import SagaHarness, assert_compensates_every_step
+
+    h = SagaHarness(order_fulfilment)
+    h.start(OrderPlaced(order_id="o-1", ...))
+    h.reply(StockReserved(order_id="o-1"))
+    h.advance(seconds=30)
+"""
+
+from dirigent.testing.compensation import (
+    CompensationCase,
+    CompensationReport,
+    Reply,
+    assert_compensates_every_step,
+    check_compensations,
+)
+from dirigent.testing.harness import SagaHarness
+from dirigent.testing.store import InMemorySagaStore, VirtualClock
+
+__all__ = [
+    "CompensationCase",
+    "CompensationReport",
+    "InMemorySagaStore",
+    "Reply",
+    "SagaHarness",
+    "VirtualClock",
+    "assert_compensates_every_step",
+    "check_compensations",
+]
