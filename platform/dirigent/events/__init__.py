@@ -1,16 +1,43 @@
-"""Event contracts: typed models bound to Avro schemas, the codec and the envelope."""
+"""Event contracts: typed models bound to Avro schemas, the codec and the envelope.
 
-from dirigent.events.catalog import AvroSchema, SchemaCatalog, load_avsc
-from dirigent.events.codec import SINGLE_OBJECT_MAGIC, AvroCodec, SingleObjectCodec
+Example::
+
+    catalog = SchemaCatalog.load(Path("schemas"))
+    codec = SingleObjectCodec(catalog, models=[OrderPlaced])
+    env = Envelope.new(type=OrderPlaced.event_type, source="shop",
+                       schema_ref=codec.schema_ref(OrderPlaced), saga_id=order_id)
+    value, headers, key = codec.encode(placed), env.to_headers(), env.record_key
+
+The evolution check lives in ``dirigent.events.compat`` (it imports the ``avro`` package,
+which services do not need at runtime).
+"""
+
+from dirigent.events.builtin import BUILTIN_SCHEMAS, OpsAudit, SagaTransition
+from dirigent.events.catalog import AvroSchema, SchemaCatalog, load_avsc, parse_standalone
+from dirigent.events.codec import SINGLE_OBJECT_MAGIC, AvroCodec, SingleObjectCodec, schema_of
+from dirigent.events.envelope import DEFAULT_LIMITS, HEADERS, Envelope, EnvelopeLimits
 from dirigent.events.model import Event, Record
+from dirigent.events.registry import CONFLUENT_MAGIC, RegistryCodec, SchemaRegistryClient
 
 __all__ = [
+    "BUILTIN_SCHEMAS",
+    "CONFLUENT_MAGIC",
+    "DEFAULT_LIMITS",
+    "HEADERS",
     "SINGLE_OBJECT_MAGIC",
     "AvroCodec",
     "AvroSchema",
+    "Envelope",
+    "EnvelopeLimits",
     "Event",
+    "OpsAudit",
     "Record",
+    "RegistryCodec",
+    "SagaTransition",
     "SchemaCatalog",
+    "SchemaRegistryClient",
     "SingleObjectCodec",
     "load_avsc",
+    "parse_standalone",
+    "schema_of",
 ]

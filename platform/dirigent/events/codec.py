@@ -19,7 +19,7 @@ from dirigent.errors import ContractError, DecodeError, UnknownSchema
 from dirigent.events.catalog import AvroSchema, SchemaCatalog
 from dirigent.events.model import Event
 
-__all__ = ["SINGLE_OBJECT_MAGIC", "AvroCodec", "SingleObjectCodec"]
+__all__ = ["SINGLE_OBJECT_MAGIC", "AvroCodec", "SingleObjectCodec", "schema_of"]
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 # What fastavro raises on bytes that do not fit the schema (truncated, bad varint, utf-8...).
@@ -38,7 +38,7 @@ class AvroCodec:
         self.catalog = catalog
         self._models: dict[str, type[Event]] = {m.event_type: m for m in models}
         for model in self._models.values():
-            catalog.add(_bound(model))
+            catalog.add(schema_of(model))
 
     # --- framing, provided by subclasses ------------------------------------------------
     def _frame(self, schema: AvroSchema) -> bytes:
@@ -84,7 +84,7 @@ class AvroCodec:
         model = reader or self._models.get(writer.name)
         if model is None:
             raise UnknownSchema(f"no model for {writer.name}: pass reader= or models=")
-        target = _bound(model)
+        target = schema_of(model)
         same = target.fingerprint == writer.fingerprint
         datum = self._read(data, offset, writer, None if same else target)
         try:
@@ -95,10 +95,14 @@ class AvroCodec:
             ) from exc
 
     def writer_schema(self, model: type[Event]) -> AvroSchema:
-        return _bound(model)
+        return schema_of(model)
 
     async def prepare(self, models: Iterable[type[Event]]) -> None:
         """Make ``encode`` ready for these models (registers them with a registry)."""
+
+    async def aencode(self, event: Event) -> bytes:
+        """``encode`` that may first register the schema (registry codec)."""
+        return self.encode(event)
 
     async def adecode(self, data: bytes, *, reader: type[Event] | None = None) -> Event:
         """``decode`` that may first fetch an unknown writer schema (registry codec)."""
@@ -138,10 +142,11 @@ class SingleObjectCodec(AvroCodec):
         return self.catalog.by_fingerprint(data[2:10].hex()), 10
 
     def schema_ref(self, model: type[Event]) -> str:
-        return "fp:" + _bound(model).fingerprint
+        return "fp:" + schema_of(model).fingerprint
 
 
-def _bound(model: type[Event]) -> AvroSchema:
+def schema_of(model: type[Event]) -> AvroSchema:
+    """The schema ``model`` is bound to; ``UnknownSchema`` if it is not bound."""
     if model.avro_schema is None:
         raise UnknownSchema(
             f"{model.__qualname__} is not bound to a schema: class X(Event, schema=...)"

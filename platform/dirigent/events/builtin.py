@@ -1,0 +1,40 @@
+"""dirigent's own records (saga transitions, operator audit), bound to the packaged schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+
+from dirigent.events.model import Event
+
+__all__ = ["BUILTIN_SCHEMAS", "OpsAudit", "SagaTransition"]
+
+BUILTIN_SCHEMAS = Path(str(files("dirigent.events") / "avro"))
+
+
+class SagaTransition(Event, schema=BUILTIN_SCHEMAS / "SagaTransition.avsc"):
+    """One state change of one saga instance (topic ``dirigent.saga.transitions``)."""
+
+    saga_id: str
+    saga_type: str
+    from_status: str | None = None
+    to_status: str
+    step: str | None = None
+    message_id: str
+    causation_id: str | None = None
+    version: int
+    timestamp: datetime
+    reason: str | None = None
+    coordinator_id: str
+    partition: int
+
+
+class OpsAudit(Event, schema=BUILTIN_SCHEMAS / "OpsAudit.avsc"):
+    """An operator action (topic ``dirigent.ops.audit``)."""
+
+    who: str
+    action: str
+    target: str
+    details: dict[str, str]
+    timestamp: datetime
