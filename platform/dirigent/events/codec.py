@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from fastavro import schemaless_reader, schemaless_writer
+from fastavro.read import SchemaResolutionError
 from pydantic import ValidationError
 
 from dirigent.errors import ContractError, DecodeError, UnknownSchema
@@ -120,6 +121,10 @@ class AvroCodec:
         except _READ_ERRORS as exc:
             kind = type(exc).__name__
             raise DecodeError(f"body of {writer.name} is not valid Avro ({kind}: {exc})") from exc
+        except SchemaResolutionError as exc:
+            raise DecodeError(
+                f"{writer.name} cannot be read as {reader.name if reader else '?'}: {exc}"
+            ) from exc
         except StopIteration as exc:  # fastavro on some truncations
             raise DecodeError(f"body of {writer.name} is truncated") from exc
         extra = len(data) - buf.tell()
