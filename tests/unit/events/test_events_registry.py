@@ -71,7 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def registry() -> Iterator[FakeRegistry]:
     server = FakeRegistry()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.shutdown()
