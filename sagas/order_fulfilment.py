@@ -1,0 +1,124 @@
+"""Order fulfilment: reserve stock -> authorize payment -> schedule shipment -> approve.
+
+Shipment is the pivot: once a parcel is scheduled the order is not undone, and approving
+it is retried until it succeeds. Before that, a failure releases the stock and voids the
+payment (newest first).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dirigent.events import Event
+from dirigent.saga import Compensation, RetryPolicy, Step, StepKind, define_saga
+from sagas.contracts.shop import (
+    ApproveOrder,
+    AuthorizePayment,
+    OrderApproved,
+    OrderPlaced,
+    PaymentAuthorized,
+    PaymentDeclined,
+    PaymentVoided,
+    ReleaseStock,
+    ReserveStock,
+    ScheduleShipment,
+    ShipmentFailed,
+    ShipmentLine,
+    ShipmentScheduled,
+    StockLine,
+    StockReleased,
+    StockReservationFailed,
+    StockReserved,
+    VoidPayment,
+)
+
+__all__ = ["order_fulfilment"]
+
+
+def _remember(key: str, attr: str) -> Any:
+    """A data updater storing ``reply.<attr>`` under ``key``."""
+
+    def update(data: dict[str, Any], reply: Event) -> dict[str, Any]:
+        return {**data, key: getattr(reply, attr)}
+
+    return update
+
+
+reserve_stock = Step(
+    name="reserve_stock",
+    command=lambda d: ReserveStock(
+        order_id=d["order_id"], items=[StockLine(**i) for i in d["items"]]
+    ),
+    topic="inventory.commands",
+    success=(StockReserved,),
+    failure=(StockReservationFailed,),
+    on_success=_remember("reservation_id", "reservation_id"),
+    compensation=Compensation(
+        command=lambda d: ReleaseStock(
+            order_id=d["order_id"], reservation_id=d.get("reservation_id")
+        ),
+        topic="inventory.commands",
+        compensated=(StockReleased,),
+    ),
+    timeout_s=30,
+    retry=RetryPolicy(
+        max_attempts=3, backoff_base_s=1, backoff_cap_s=10, non_retryable=(StockReservationFailed,)
+    ),
+)
+
+authorize_payment = Step(
+    name="authorize_payment",
+    command=lambda d: AuthorizePayment(
+        order_id=d["order_id"],
+        customer_id=d["customer_id"],
+        amount_cents=d["amount_cents"],
+        currency=d["currency"],
+    ),
+    topic="payments.commands",
+    success=(PaymentAuthorized,),
+    failure=(PaymentDeclined,),
+    on_success=_remember("authorization_id", "authorization_id"),
+    compensation=Compensation(
+        command=lambda d: VoidPayment(
+            order_id=d["order_id"], authorization_id=d.get("authorization_id")
+        ),
+        topic="payments.commands",
+        compensated=(PaymentVoided,),
+    ),
+    timeout_s=30,
+    retry=RetryPolicy(max_attempts=3, non_retryable=(PaymentDeclined,)),
+)
+
+schedule_shipment = Step(
+    name="schedule_shipment",
+    command=lambda d: ScheduleShipment(
+        order_id=d["order_id"],
+        customer_id=d["customer_id"],
+        items=[ShipmentLine(**i) for i in d["items"]],
+    ),
+    topic="shipping.commands",
+    success=(ShipmentScheduled,),
+    failure=(ShipmentFailed,),
+    on_success=_remember("shipment_id", "shipment_id"),
+    kind=StepKind.PIVOT,
+    timeout_s=60,
+    retry=RetryPolicy(max_attempts=2, non_retryable=(ShipmentFailed,)),
+)
+
+approve_order = Step(
+    name="approve_order",
+    command=lambda d: ApproveOrder(order_id=d["order_id"]),
+    topic="orders.commands",
+    success=(OrderApproved,),
+    kind=StepKind.RETRIABLE,
+    timeout_s=30,
+    retry=RetryPolicy(max_attempts=10, backoff_base_s=2, backoff_cap_s=300),
+)
+
+order_fulfilment = define_saga(
+    "order_fulfilment",
+    start=OrderPlaced,
+    saga_id="order_id",
+    steps=[reserve_stock, authorize_payment, schedule_shipment, approve_order],
+    deadline_s=15 * 60,
+)
