@@ -1,0 +1,85 @@
+"""The harness itself: virtual time, expectations, reply routing and the report."""
+
+from __future__ import annotations
+
+import pytest
+
+from dirigent.errors import VersionConflict
+from dirigent.saga import Decision, Timer, TimerKind
+from dirigent.testing import SagaHarness, check_compensations
+from dirigent.testing.store import InMemorySagaStore, VirtualClock
+from tests.unit.saga.saga_fixtures import (
+    Cmd,
+    Ok,
+    Started,
+    UndoFailed,
+    Undone,
+    group_saga,
+    linear_saga,
+)
+
+
+def _started() -> SagaHarness:
+    h = SagaHarness(group_saga())
+    h.start(Started(saga="s"))
+    return h
+
+
+def test_expect_commands_reports_differences_readably() -> None:
+    h = _started()
+    with pytest.raises(AssertionError, match=r"(?s)expected:.*what='zz'.*sent:.*a/forward#1"):
+        h.expect_commands(Cmd(saga="s", what="zz"))
+    h.expect_no_commands()  # the failed expectation consumed what was sent
+
+
+def test_reply_needs_a_step_when_ambiguous() -> None:
+    h = _started()
+    h.reply(Ok(saga="s"))
+    with pytest.raises(AssertionError, match="fits several commands"):
+        h.reply(Ok(saga="s"))
+    with pytest.raises(AssertionError, match=r"no awaited command accepts test\.Undone"):
+        h.reply(Undone(saga="s"))
+    h.reply(Ok(saga="s"), step="y")
+
+
+def test_advance_fires_timers_in_due_order_without_waiting() -> None:
+    h = SagaHarness(linear_saga(attempts=3), start_time=1000.0)
+    h.start(Started(saga="s"))
+    fired = h.advance(seconds=10)
+    assert [d.transition.cause for d in fired if d.transition] == ["timer:step_timeout"]
+    assert h.now == 1010.0
+    assert h.fire_next_timer() is not None  # the retry
+    assert [c.attempt for c in h.awaiting()] == [2]
+
+
+def test_start_twice_is_refused() -> None:
+    h = _started()
+    with pytest.raises(AssertionError, match="already started"):
+        h.start(Started(saga="s"))
+
+
+def test_check_compensations_reports_a_wrong_expectation() -> None:
+    d = linear_saga()
+    ok = {n: Ok(saga="s") for n in d.steps}
+    undo_fails = {n: UndoFailed(saga="s") for n in d.steps}
+    report = check_compensations(
+        d, Started(saga="s"), success_replies=ok, compensation_replies=undo_fails
+    )
+    assert not report.ok  # undoing fails, so the saga ends FAILED, not COMPENSATED
+    assert "FAIL p fails -> FAILED, compensated ['b']; expected COMPENSATED" in str(report)
+    assert "ok   a fails -> COMPENSATED" in str(report)
+    with pytest.raises(ValueError, match="no compensation reply given for step 'a'"):
+        check_compensations(d, Started(saga="s"), success_replies=ok, compensation_replies={})
+
+
+def test_store_rejects_stale_versions_and_clock_refuses_going_back() -> None:
+    h = _started()
+    store = InMemorySagaStore()
+    store.apply(h.decisions[0])
+    with pytest.raises(VersionConflict):
+        store.apply(h.decisions[0])
+    with pytest.raises(ValueError, match="backwards"):
+        VirtualClock().advance(-1)
+    t = Timer("t", "s", "x", TimerKind.RETRY, 5.0, "a")
+    assert Timer.from_json(t.to_json()) == t
+    assert Decision(None).applied is False
