@@ -1,5 +1,33 @@
 """Kafka transport: the only package that touches aiokafka."""
 
 from dirigent.transport.admin import TopicSpec, delete_topics, ensure_topics
+from dirigent.transport.consumer import BatchConsumer, ConsumerSettings, InboundRecord
+from dirigent.transport.deadletter import Failure, dead_letter_record, dlt_topic, fingerprint
+from dirigent.transport.producer import (
+    Compression,
+    OutgoingRecord,
+    ProducerSettings,
+    RawProducer,
+    SentRecord,
+)
+from dirigent.transport.publisher import Publication, Publisher
 
-__all__ = ["TopicSpec", "delete_topics", "ensure_topics"]
+__all__ = [
+    "BatchConsumer",
+    "Compression",
+    "ConsumerSettings",
+    "Failure",
+    "InboundRecord",
+    "OutgoingRecord",
+    "ProducerSettings",
+    "Publication",
+    "Publisher",
+    "RawProducer",
+    "SentRecord",
+    "TopicSpec",
+    "dead_letter_record",
+    "delete_topics",
+    "dlt_topic",
+    "ensure_topics",
+    "fingerprint",
+]
