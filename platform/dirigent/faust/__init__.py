@@ -1,0 +1,6 @@
+"""faust-streaming integration: dirigent's Avro codec and command handling in Faust agents."""
+
+from dirigent.faust.bridge import FaustBridge
+from dirigent.faust.codec import AvroEventCodec
+
+__all__ = ["AvroEventCodec", "FaustBridge"]
