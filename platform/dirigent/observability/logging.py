@@ -40,4 +40,4 @@ def configure_logging(*, json: bool = True, level: str = "INFO") -> None:
 
 def get_logger(name: str) -> Any:
     """A structlog logger carrying ``logger=name``."""
-    return structlog.get_logger(logger=name)
+    return structlog.get_logger().bind(logger=name)

@@ -148,6 +148,11 @@ class SagaStore:
                 pipe.hdel(keys.timer_docs, *timer_ids)
                 await pipe.execute()
 
+    async def postpone_timers(self, partition: int, timer_ids: Sequence[str], due: float) -> None:
+        """Move timers to ``due`` (a breaker holds them while its participant is down)."""
+        if timer_ids:
+            await self.redis.zadd(self.keys(partition).timers, dict.fromkeys(timer_ids, due))
+
     async def outbox_pending(
         self, partition: int, count: int = 1000
     ) -> list[tuple[bytes, OutboxRecord]]:

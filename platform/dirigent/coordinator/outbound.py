@@ -1,0 +1,65 @@
+"""Encoding what the engine decided into outbox records: commands and transitions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dirigent.events import AvroCodec, Envelope, SagaTransition
+from dirigent.saga import Command, Transition
+from dirigent.store.outbox import OutboxRecord
+
+__all__ = ["OutboundEncoder"]
+
+
+class OutboundEncoder:
+    """Builds the Kafka records of commands (message id = command id) and transitions."""
+
+    def __init__(self, codec: AvroCodec, *, source: str, transitions_topic: str | None) -> None:
+        self.codec = codec
+        self.source = source
+        self.transitions_topic = transitions_topic
+
+    def command(self, cmd: Command, *, causation_id: str) -> OutboxRecord:
+        env = Envelope.new(
+            type=cmd.event.event_type,
+            source=self.source,
+            schema_ref=self.codec.schema_ref(type(cmd.event)),
+            saga_id=cmd.saga_id,
+            correlation_id=cmd.saga_id,
+            causation_id=causation_id,
+            message_id=cmd.command_id,
+        )
+        value = self.codec.encode(cmd.event)
+        return OutboxRecord(cmd.topic, cmd.key.encode(), value, tuple(env.to_headers()))
+
+    def transition(
+        self, t: Transition, *, message_id: str, causation_id: str | None, partition: int
+    ) -> OutboxRecord | None:
+        if self.transitions_topic is None:
+            return None
+        record = SagaTransition(
+            saga_id=t.saga_id,
+            saga_type=t.saga_type,
+            from_status=t.from_status.value if t.from_status else None,
+            to_status=t.to_status.value,
+            step=t.step,
+            message_id=message_id,
+            causation_id=causation_id,
+            version=t.version,
+            timestamp=datetime.fromtimestamp(t.at, UTC),
+            reason=t.reason,
+            coordinator_id=self.source,
+            partition=partition,
+        )
+        env = Envelope.new(
+            type=SagaTransition.event_type,
+            source=self.source,
+            schema_ref=self.codec.schema_ref(SagaTransition),
+            saga_id=t.saga_id,
+            causation_id=message_id,
+            message_id=f"{t.saga_id}:v{t.version}",
+        )
+        value = self.codec.encode(record)
+        return OutboxRecord(
+            self.transitions_topic, t.saga_id.encode(), value, tuple(env.to_headers())
+        )

@@ -1,0 +1,57 @@
+"""Partition ownership: a fresh fencing token on every assignment, dropped on revoke."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dirigent.coordinator.metrics import CoordinatorMetrics
+from dirigent.coordinator.partition import OwnedPartition
+from dirigent.coordinator.relay import OutboxRelay
+from dirigent.observability import get_logger
+from dirigent.saga import SagaStatus
+from dirigent.store.saga_store import SagaStore
+from dirigent.transport.consumer import TopicPartition
+
+__all__ = ["Ownership"]
+
+log = get_logger("dirigent.coordinator.ownership")
+
+
+@dataclass
+class Ownership:
+    """The partition numbers this coordinator owns (of all co-partitioned topics)."""
+
+    store: SagaStore
+    relay: OutboxRelay
+    metrics: CoordinatorMetrics
+    owned: dict[int, OwnedPartition] = field(default_factory=dict)
+
+    def numbers(self) -> set[int]:
+        return set(self.owned)
+
+    def in_flight(self) -> int:
+        return sum(p.in_flight for p in self.owned.values())
+
+    async def assigned(self, tps: set[TopicPartition]) -> None:
+        """Fence out the previous owner, count running sagas, resume its outbox."""
+        new = {tp.partition for tp in tps} - set(self.owned)
+        for number in sorted(new):
+            token = await self.store.acquire(number)
+            owner = OwnedPartition(number, token)
+            for status in (SagaStatus.RUNNING, SagaStatus.COMPENSATING):
+                owner.in_flight += await self.store.count_status(number, status.value)
+            self.owned[number] = owner
+        self.metrics.partitions.set(len(self.owned))
+        if new:
+            log.info("partitions assigned", partitions=sorted(new))
+            self.relay.notify(new)  # recover commands a previous owner left unsent
+
+    async def revoked(self, tps: set[TopicPartition]) -> None:
+        for number in sorted({tp.partition for tp in tps}):
+            self.drop(number)
+        log.info("partitions revoked", partitions=sorted({tp.partition for tp in tps}))
+
+    def drop(self, number: int) -> None:
+        self.owned.pop(number, None)
+        self.relay.forget(number)
+        self.metrics.partitions.set(len(self.owned))

@@ -1,0 +1,148 @@
+"""Apply a batch of inputs of one partition: engine decisions, one pipelined store call.
+
+For each input, in order: find the saga (cache, else one pipelined read for the batch),
+run the pure engine, and turn the decision into one atomic store write. A lost
+compare-and-set (``CONFLICT``) or a duplicate reloads those sagas and decides again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from dirigent.coordinator.inputs import Routed
+from dirigent.coordinator.outbound import OutboundEncoder
+from dirigent.coordinator.partition import OwnedPartition
+from dirigent.coordinator.topology import Topology
+from dirigent.errors import FencedOut, VersionConflict
+from dirigent.saga import Decision, SagaState, TimerFired, decide
+from dirigent.store.saga_store import Outcome, SagaStore, Write
+
+__all__ = ["Applied", "BatchProcessor"]
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """An input whose decision is now durable."""
+
+    routed: Routed
+    before: SagaState | None
+    decision: Decision
+
+
+@dataclass
+class _Pending:
+    routed: Routed
+    before: SagaState | None
+    decision: Decision
+    write: Write
+
+
+@dataclass
+class BatchProcessor:
+    topology: Topology
+    store: SagaStore
+    encoder: OutboundEncoder
+    clock: Callable[[], float]
+    conflict_retries: int = 3
+    duplicates: int = field(default=0, init=False)
+
+    async def process(self, owner: OwnedPartition, items: Sequence[Routed]) -> list[Applied]:
+        """Make every input's outcome durable; returns the applied decisions in order."""
+        applied: list[Applied] = []
+        todo = list(items)
+        for _ in range(self.conflict_retries + 1):
+            if not todo:
+                return applied
+            todo = await self._round(owner, todo, applied)
+        raise VersionConflict(
+            f"partition {owner.number}: sagas kept changing under us "
+            f"({', '.join(sorted({r.saga_id for r in todo})[:5])})"
+        )
+
+    async def _round(
+        self, owner: OwnedPartition, items: list[Routed], applied: list[Applied]
+    ) -> list[Routed]:
+        states = await self._load(owner, items)
+        now = self.clock()
+        pending = [self._decide(owner.number, states, r, now) for r in items]
+        outcomes = await self.store.apply(owner.number, owner.token, [p.write for p in pending])
+        retry: list[Routed] = []
+        for p, outcome in zip(pending, outcomes, strict=True):
+            sid = p.routed.saga_id
+            if outcome is Outcome.FENCED:
+                raise FencedOut(f"partition {owner.number} is owned by a newer coordinator")
+            if outcome is Outcome.OK:  # the CAS held, so this state is what Redis has
+                if p.decision.state is not None:
+                    owner.remember(sid, p.decision.state)
+                applied.append(Applied(p.routed, p.before, p.decision))
+                continue
+            owner.forget(sid)  # the tentative state did not land: reload next round
+            if outcome is Outcome.DUPLICATE:
+                self.duplicates += 1
+            else:
+                retry.append(p.routed)
+        return retry
+
+    async def _load(
+        self, owner: OwnedPartition, items: list[Routed]
+    ) -> dict[str, SagaState | None]:
+        states: dict[str, SagaState | None] = {}
+        missing = []
+        for r in items:
+            if owner.has(r.saga_id):
+                states[r.saga_id] = owner.cached(r.saga_id)
+            elif r.saga_id not in states:
+                states[r.saga_id] = None
+                missing.append(r.saga_id)
+        if missing:
+            stored = await self.store.load_many(owner.number, missing)
+            for sid, row in zip(missing, stored, strict=True):
+                states[sid] = SagaState.from_json(row.state_json) if row is not None else None
+        return states
+
+    def _decide(
+        self, partition: int, states: dict[str, SagaState | None], r: Routed, now: float
+    ) -> _Pending:
+        before = states[r.saga_id]
+        definition = r.definition or (
+            self.topology.by_name.get(before.saga_type) if before is not None else None
+        )
+        if definition is None:
+            decision = Decision(None, ignored="no saga for this reply")
+        else:
+            decision = decide(definition, before, r.input, now)
+        if decision.state is not None:
+            states[r.saga_id] = decision.state  # later inputs of this batch build on it
+        return _Pending(r, before, decision, self._write(partition, r, before, decision, now))
+
+    def _write(
+        self, partition: int, r: Routed, before: SagaState | None, d: Decision, now: float
+    ) -> Write:
+        fired = [r.input.timer.timer_id] if isinstance(r.input, TimerFired) else []
+        watermark = (r.record.topic, r.record.offset + 1) if r.record is not None else None
+        if d.state is None:
+            return Write(r.message_id, r.saga_id, cancel_timers=fired, watermark=watermark, now=now)
+        causation = r.message_id
+        outbox = [self.encoder.command(c, causation_id=causation) for c in d.commands]
+        if d.transition is not None:
+            audit = self.encoder.transition(
+                d.transition, message_id=r.message_id, causation_id=causation, partition=partition
+            )
+            if audit is not None:
+                outbox.append(audit)
+        return Write(
+            message_id=r.message_id,
+            saga_id=r.saga_id,
+            expected_version=before.version if before is not None else 0,
+            new_version=d.state.version,
+            state_json=d.state.to_json(),
+            old_status=before.status.value if before is not None else None,
+            new_status=d.state.status.value,
+            terminal=d.state.is_terminal,
+            outbox=outbox,
+            timers=[(t.timer_id, t.due_at, t.to_json()) for t in d.timers],
+            cancel_timers=[*d.cancel_timers, *fired],
+            watermark=watermark,
+            now=now,
+        )

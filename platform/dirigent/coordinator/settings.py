@@ -1,0 +1,39 @@
+"""Coordinator settings (env prefix ``DIRIGENT_COORDINATOR_``)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["CoordinatorSettings"]
+
+
+class CoordinatorSettings(BaseSettings):
+    """How one coordinator process consumes, stores and sends.
+
+    ``group_id`` names the consumer group and the Redis namespace: every replica of one
+    deployment shares it.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="DIRIGENT_COORDINATOR_", frozen=True, extra="ignore"
+    )
+
+    group_id: str = "dirigent-coordinator"
+    coordinator_id: str = ""  # default: host name + pid
+    extra_topics: tuple[str, ...] = ()
+    transitions_topic: str = "dirigent.saga.transitions"
+    publish_transitions: bool = True
+    poll_timeout_ms: int = 100
+    max_batch_records: int = 1000
+    timer_interval_s: float = 0.2
+    relay_interval_s: float = 0.5
+    max_in_flight_sagas: int = 50_000
+    max_outbox: int = 100_000
+    breaker_failure_threshold: int = 5
+    breaker_reset_s: float = 10.0
+    seen_ttl_s: int = 7 * 24 * 3600
+    terminal_ttl_s: int = 7 * 24 * 3600
+    conflict_retries: int = 3
+    metrics_port: int | None = None  # serves /metrics, /healthz, /readyz when set
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 1_000
