@@ -15,6 +15,8 @@ __all__ = ["main"]
 
 # command name -> "module:attribute"
 _COMMANDS: dict[str, str] = {
+    "coordinator": "dirigent.cli.coordinator:coordinator",
+    "demo": "dirigent.cli.demo:demo",
     "dev": "dirigent.cli.dev:dev",
     "schemas": "dirigent.cli.schemas:schemas",
 }
