@@ -37,7 +37,7 @@ class Poison:
     """A record that can never be processed: it goes to the dead-letter topic."""
 
     record: InboundRecord
-    error: ContractError
+    error: Exception
 
 
 def route_record(

@@ -18,7 +18,7 @@ from dirigent.errors import FencedOut, VersionConflict
 from dirigent.saga import Decision, SagaState, TimerFired, decide
 from dirigent.store.saga_store import Outcome, SagaStore, Write
 
-__all__ = ["Applied", "BatchProcessor"]
+__all__ = ["Applied", "BatchProcessor", "BatchResult", "Rejected"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,23 @@ class Applied:
     routed: Routed
     before: SagaState | None
     decision: Decision
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An input the saga's own code failed on (a command builder, updater or id function).
+
+    Nothing was written for it: a record goes to the dead-letter topic, a timer is retried.
+    """
+
+    routed: Routed
+    error: Exception
+
+
+@dataclass
+class BatchResult:
+    applied: list[Applied] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
 
 
 @dataclass
@@ -47,25 +64,30 @@ class BatchProcessor:
     conflict_retries: int = 3
     duplicates: int = field(default=0, init=False)
 
-    async def process(self, owner: OwnedPartition, items: Sequence[Routed]) -> list[Applied]:
+    async def process(self, owner: OwnedPartition, items: Sequence[Routed]) -> BatchResult:
         """Make every input's outcome durable; returns the applied decisions in order."""
-        applied: list[Applied] = []
+        result = BatchResult()
         todo = list(items)
         for _ in range(self.conflict_retries + 1):
             if not todo:
-                return applied
-            todo = await self._round(owner, todo, applied)
+                return result
+            todo = await self._round(owner, todo, result)
         raise VersionConflict(
             f"partition {owner.number}: sagas kept changing under us "
             f"({', '.join(sorted({r.saga_id for r in todo})[:5])})"
         )
 
     async def _round(
-        self, owner: OwnedPartition, items: list[Routed], applied: list[Applied]
+        self, owner: OwnedPartition, items: list[Routed], result: BatchResult
     ) -> list[Routed]:
         states = await self._load(owner, items)
         now = self.clock()
-        pending = [self._decide(owner.number, states, r, now) for r in items]
+        pending = []
+        for r in items:
+            try:
+                pending.append(self._decide(owner.number, states, r, now))
+            except Exception as exc:  # noqa: BLE001 - user saga code: any error rejects the input
+                result.rejected.append(Rejected(r, exc))
         outcomes = await self.store.apply(owner.number, owner.token, [p.write for p in pending])
         retry: list[Routed] = []
         for p, outcome in zip(pending, outcomes, strict=True):
@@ -75,7 +97,7 @@ class BatchProcessor:
             if outcome is Outcome.OK:  # the CAS held, so this state is what Redis has
                 if p.decision.state is not None:
                     owner.remember(sid, p.decision.state)
-                applied.append(Applied(p.routed, p.before, p.decision))
+                result.applied.append(Applied(p.routed, p.before, p.decision))
                 continue
             owner.forget(sid)  # the tentative state did not land: reload next round
             if outcome is Outcome.DUPLICATE:

@@ -16,13 +16,15 @@ from collections.abc import Callable, Sequence
 from redis.asyncio import Redis
 
 from dirigent.config import Settings
-from dirigent.coordinator.breaker import Breakers
+from dirigent.coordinator.backpressure import Backpressure
+from dirigent.coordinator.breaker import Breakers, BreakerState
+from dirigent.coordinator.health import HealthServer
 from dirigent.coordinator.inputs import Poison, Routed, route_record
 from dirigent.coordinator.metrics import CoordinatorMetrics
 from dirigent.coordinator.observe import observe
 from dirigent.coordinator.outbound import OutboundEncoder
 from dirigent.coordinator.ownership import Ownership
-from dirigent.coordinator.processor import BatchProcessor
+from dirigent.coordinator.processor import BatchProcessor, Rejected
 from dirigent.coordinator.relay import OutboxRelay
 from dirigent.coordinator.settings import CoordinatorSettings
 from dirigent.coordinator.timers import TimerScanner
@@ -89,6 +91,8 @@ class Coordinator:
         self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()
         self._last_timer_scan = 0.0
+        self._last_gauges = 0.0
+        self.backpressure = Backpressure(self.config.max_in_flight_sagas, self.config.max_outbox)
         self.started = asyncio.Event()
 
     def stop(self) -> None:
@@ -133,6 +137,12 @@ class Coordinator:
                 heartbeat_interval_ms=c.heartbeat_interval_ms,
             ),
         )  # fmt: skip
+        health = None
+        if c.metrics_port is not None:
+            health = HealthServer(self.metrics.registry, port=c.metrics_port,
+                                  live=lambda: not self._stopping.is_set(),
+                                  ready=lambda: bool(self.ownership.owned))  # fmt: skip
+            await health.start()
         await producer.start()
         await consumer.start()
         self.consumer = consumer
@@ -147,6 +157,8 @@ class Coordinator:
                 await self.relay.flush(number)
         finally:
             await consumer.close()
+            if health is not None:
+                await health.close()
         log.info("coordinator stopped", id=self.id)
 
     async def _loop(self, consumer: GroupConsumer) -> None:
@@ -157,6 +169,8 @@ class Coordinator:
                 async with self._lock:
                     await self._handle(consumer, batch)
                     await self._fire_timers()
+                self._pressure(consumer)
+                await self._gauges(consumer)
                 backoff = 0.1
             except (StoreError, TransportError) as exc:
                 # Nothing of this batch is committed: rewind and try again.
@@ -182,6 +196,8 @@ class Coordinator:
                     poison.append(routed)
                 elif routed is not None:
                     items.setdefault(tp.partition, []).append(routed)
+                    if routed.definition is not None:
+                        self.backpressure.start_topics.add(tp.topic)
             offsets[tp] = records[-1].offset + 1
         await self._dead_letter(poison)
         for number, routed_items in items.items():
@@ -198,13 +214,28 @@ class Coordinator:
         if owner is None:
             return False
         try:
-            applied = await self.processor.process(owner, items)
+            result = await self.processor.process(owner, items)
         except FencedOut:
             log.warning("fenced out: another coordinator owns the partition", partition=number)
             self.ownership.drop(number)
             return False
-        observe(applied, owner, self.topology, self.metrics, self.breakers, self.clock())
+        await self._reject(number, result.rejected)
+        observe(result.applied, owner, self.topology, self.metrics, self.breakers, self.clock())
         return True
+
+    async def _reject(self, number: int, rejected: list[Rejected]) -> None:
+        """Saga code failed: dead-letter records; retry timers after the breaker reset."""
+        timers = [r.routed.message_id for r in rejected if r.routed.record is None]
+        for r in rejected:
+            log.error("saga code failed", partition=number, saga_id=r.routed.saga_id,
+                      message_id=r.routed.message_id, error=repr(r.error))  # fmt: skip
+        await self._dead_letter([
+            Poison(r.routed.record, r.error) for r in rejected if r.routed.record is not None
+        ])  # fmt: skip
+        if timers:
+            await self.store.postpone_timers(
+                number, timers, self.clock() + self.config.breaker_reset_s
+            )
 
     async def _dead_letter(self, poison: list[Poison]) -> None:
         if not poison:
@@ -219,6 +250,27 @@ class Coordinator:
             log.warning("dead-lettered", topic=p.record.topic, partition=p.record.partition,
                         offset=p.record.offset, error=str(p.error))  # fmt: skip
         await self.producer.send_batch(records)  # acknowledged before the offset commit
+
+    def _pressure(self, consumer: GroupConsumer) -> None:
+        in_flight, outbox = self.ownership.in_flight(), sum(self.relay.pending.values())
+        changed = self.backpressure.apply(consumer, in_flight, outbox)
+        if changed is not None:
+            self.metrics.paused.set(1 if changed else 0)
+            log.warning("backpressure " + ("on" if changed else "off"),
+                        in_flight=in_flight, outbox=outbox)  # fmt: skip
+
+    async def _gauges(self, consumer: GroupConsumer) -> None:
+        now = self.clock()
+        if now - self._last_gauges < 5.0:
+            return
+        self._last_gauges = now
+        m = self.metrics
+        m.in_flight.set(self.ownership.in_flight())
+        m.outbox_pending.set(sum(self.relay.pending.values()))
+        for participant, state in self.breakers.states(now).items():
+            m.breaker_open.labels(participant).set(0 if state is BreakerState.CLOSED else 1)
+        for tp, lag in (await consumer.lag()).items():
+            m.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
 
     async def _fire_timers(self) -> None:
         now = self.clock()

@@ -34,7 +34,13 @@ PARTITIONS = 3
 DECLINED_AMOUNT = 13
 
 
-def shop_saga(prefix: str) -> SagaDefinition:
+def reserve_command(d: dict) -> ReserveStock:  # type: ignore[type-arg]
+    if d["customer_id"] == "boom":
+        raise ValueError("saga code cannot build a command for customer boom")
+    return ReserveStock(order_id=d["order_id"], items=[StockLine(**i) for i in d["items"]])
+
+
+def shop_saga(prefix: str, timeout_s: float = 30.0) -> SagaDefinition:
     return define_saga(
         "shop_order",
         start=OrderPlaced,
@@ -42,9 +48,8 @@ def shop_saga(prefix: str) -> SagaDefinition:
         steps=[
             Step(
                 name="reserve",
-                command=lambda d: ReserveStock(
-                    order_id=d["order_id"], items=[StockLine(**i) for i in d["items"]]
-                ),
+                command=reserve_command,
+                timeout_s=timeout_s,
                 topic=f"{prefix}-inventory.commands",
                 success=(StockReserved,),
                 compensation=Compensation(
@@ -65,6 +70,7 @@ def shop_saga(prefix: str) -> SagaDefinition:
                 success=(PaymentAuthorized,),
                 failure=(PaymentDeclined,),
                 kind=StepKind.PIVOT,
+                timeout_s=timeout_s,
             ),
             Step(
                 name="approve",
@@ -77,6 +83,9 @@ def shop_saga(prefix: str) -> SagaDefinition:
     )
 
 
+SILENT_AMOUNT = 7  # the payment service never answers these
+
+
 def reply_to(command: Event) -> Event | None:
     match command:
         case ReserveStock(order_id=oid):
@@ -84,6 +93,8 @@ def reply_to(command: Event) -> Event | None:
         case ReleaseStock(order_id=oid):
             return StockReleased(order_id=oid)
         case AuthorizePayment(order_id=oid, amount_cents=amount):
+            if amount == SILENT_AMOUNT:
+                return None
             if amount == DECLINED_AMOUNT:
                 return PaymentDeclined(order_id=oid, reason="card declined")
             return PaymentAuthorized(order_id=oid, authorization_id=f"a-{oid}")
@@ -112,12 +123,12 @@ async def shop(infra: Infra, uid: str) -> Shop:
         PaymentAuthorized, PaymentDeclined, ApproveOrder, OrderApproved, SagaTransition,
     ])  # fmt: skip
     settings = Settings(kafka_bootstrap=infra.kafka_bootstrap, redis_url=infra.redis_url)
-    return Shop(prefix, shop_saga(prefix), codec, settings)
+    return Shop(prefix, shop_saga(prefix, timeout_s=1.0), codec, settings)
 
 
-def order(i: int, amount: int = 100) -> OrderPlaced:
+def order(i: int, amount: int = 100, customer: str = "c1") -> OrderPlaced:
     return OrderPlaced(
-        order_id=f"o{i}", customer_id="c1", items=[OrderLine(sku="sku-1", quantity=1)],
+        order_id=f"o{i}", customer_id=customer, items=[OrderLine(sku="sku-1", quantity=1)],
         amount_cents=amount, currency="EUR",
     )  # fmt: skip
 

@@ -1,0 +1,96 @@
+"""Timeouts, failing saga code and the probe endpoints, against the real broker and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from aiohttp import ClientSession
+
+from dirigent.coordinator import Coordinator, CoordinatorSettings
+from dirigent.transport import BatchConsumer, TopicSpec, ensure_topics
+from sagas.contracts.shop import AuthorizePayment, ReleaseStock
+from tests.integration.coordinator.test_coordinator_e2e import (
+    SILENT_AMOUNT,
+    Shop,
+    config,
+    order,
+    place,
+    reply_to,
+    shop,  # noqa: F401 - fixture
+    wait_terminal,
+)
+from tests.support.infra import Infra
+from tests.support.responder import Responder
+
+
+async def test_a_silent_participant_times_out_and_the_saga_compensates(
+    shop: Shop,  # noqa: F811
+    uid: str,
+) -> None:
+    orders = [order(1), order(2, SILENT_AMOUNT)]
+    coordinator = Coordinator([shop.saga], settings=shop.settings, config=config(shop, uid))
+    async with Responder(shop.settings.kafka_bootstrap, sorted(shop.saga.command_topics),
+                         shop.codec, reply_to, group=f"resp-{uid}") as responder:  # fmt: skip
+        task = asyncio.create_task(coordinator.run())
+        await place(shop, orders)
+        counts = await wait_terminal(coordinator, 2, timeout_s=30)
+        coordinator.stop()
+        await task
+    assert (counts["COMPLETED"], counts["COMPENSATED"]) == (1, 1)
+    sent = [(type(c).__name__, c.order_id) for _, c in responder.ledger]  # type: ignore[attr-defined]
+    assert ("ReleaseStock", "o2") in sent
+    assert ("ReleaseStock", "o1") not in sent
+    # the timed-out command was sent once (no retry policy), never re-sent by the relay
+    assert sum(1 for _, c in responder.ledger if isinstance(c, AuthorizePayment)
+               and c.order_id == "o2") == 1  # fmt: skip
+
+
+async def test_saga_code_that_raises_dead_letters_the_input_and_others_go_on(
+    shop: Shop,  # noqa: F811
+    uid: str,
+    infra: Infra,
+) -> None:
+    dlt = f"{shop.prefix}-orders.events.dlt"
+    await ensure_topics(infra.kafka_bootstrap, [TopicSpec(dlt)])
+    coordinator = Coordinator([shop.saga], settings=shop.settings, config=config(shop, uid))
+    async with Responder(shop.settings.kafka_bootstrap, sorted(shop.saga.command_topics),
+                         shop.codec, reply_to, group=f"resp-{uid}") as responder:  # fmt: skip
+        task = asyncio.create_task(coordinator.run())
+        await place(shop, [order(1, customer="boom"), order(2)])
+        counts = await wait_terminal(coordinator, 1)
+        coordinator.stop()
+        await task
+    assert counts["COMPLETED"] == 1
+    assert not any(isinstance(c, ReleaseStock) for _, c in responder.ledger)
+    async with BatchConsumer(infra.kafka_bootstrap, [dlt], group_id=f"dlt-{uid}") as consumer:
+        async with asyncio.timeout(20):
+            batch: dict = {}  # type: ignore[type-arg]
+            while not batch:
+                batch = await consumer.getmany(timeout_ms=500)
+    [dead] = [r for rs in batch.values() for r in rs]
+    headers = dict(dead.headers)
+    assert headers["dirigent-dlt-error-class"] == b"builtins.ValueError"
+    assert b"customer boom" in headers["dirigent-dlt-error-message"]
+    assert dead.key == b"o1"
+
+
+async def test_metrics_and_probes_are_served(shop: Shop, uid: str) -> None:  # noqa: F811
+    cfg = CoordinatorSettings(group_id=f"coord-{uid}", metrics_port=19464,
+                              transitions_topic=f"{shop.prefix}.transitions")  # fmt: skip
+    coordinator = Coordinator([shop.saga], settings=shop.settings, config=cfg)
+    async with Responder(shop.settings.kafka_bootstrap, sorted(shop.saga.command_topics),
+                         shop.codec, reply_to, group=f"resp-{uid}"):  # fmt: skip
+        task = asyncio.create_task(coordinator.run())
+        await place(shop, [order(1)])
+        await wait_terminal(coordinator, 1)
+        async with ClientSession() as http:
+            async with http.get("http://127.0.0.1:19464/readyz") as ready:
+                assert ready.status == 200
+            async with http.get("http://127.0.0.1:19464/metrics") as resp:
+                text = await resp.text()
+        coordinator.stop()
+        await task
+    lines = Counter(line.split("{")[0] for line in text.splitlines() if line.startswith("dirigent"))
+    assert 'dirigent_sagas_total{outcome="completed",saga_type="shop_order"} 1.0' in text
+    assert lines["dirigent_step_latency_seconds_bucket"] > 0

@@ -1,0 +1,49 @@
+from dirigent.coordinator import Breaker, Breakers, BreakerState
+
+
+def test_opens_after_threshold_consecutive_timeouts_and_holds_commands() -> None:
+    b = Breaker(threshold=3, reset_s=10)
+    for t in range(2):
+        b.failure(now=t)
+    assert b.state(2) is BreakerState.CLOSED
+    b.failure(now=2)
+    assert b.state(3) is BreakerState.OPEN
+    assert not b.may_send(now=3)
+    assert b.holds_timers(now=3)
+
+
+def test_a_success_resets_the_count() -> None:
+    b = Breaker(threshold=2, reset_s=10)
+    b.failure(0)
+    b.success()
+    b.failure(1)
+    assert b.state(1) is BreakerState.CLOSED
+
+
+def test_half_open_lets_exactly_one_probe_through() -> None:
+    b = Breaker(threshold=1, reset_s=5)
+    b.failure(0)
+    assert b.state(5) is BreakerState.HALF_OPEN
+    assert b.holds_timers(5)
+    assert b.may_send(5)
+    assert not b.may_send(5)
+    assert not b.holds_timers(5)  # the probe's own timeout must be able to fire
+
+
+def test_probe_timeout_reopens_and_probe_reply_closes() -> None:
+    b = Breaker(threshold=1, reset_s=5)
+    b.failure(0)
+    b.may_send(5)
+    b.failure(6)
+    assert b.state(7) is BreakerState.OPEN
+    b.may_send(11)
+    b.success()
+    assert b.state(11) is BreakerState.CLOSED
+    assert b.may_send(11)
+
+
+def test_breakers_are_per_participant() -> None:
+    breakers = Breakers(threshold=1, reset_s=5)
+    breakers["payments"].failure(0)
+    assert breakers.states(1) == {"payments": BreakerState.OPEN}
+    assert breakers["inventory"].may_send(1)
