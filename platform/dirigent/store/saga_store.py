@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from dirigent.errors import StoreError
+from dirigent.store.keys import PartitionKeys
 from dirigent.store.outbox import OutboxRecord
-from dirigent.store.saga_keys import PartitionKeys
 
 __all__ = ["Outcome", "SagaStore", "StoredSaga", "Write"]
 
