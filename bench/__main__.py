@@ -1,0 +1,143 @@
+"""``python -m bench``: run the saga benchmark and the raw pipe baseline, print, save."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+from dataclasses import asdict
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bench.run import Params, new_run_id, run_pipe, run_sagas
+from dirigent.config import DevSettings, Settings
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _args() -> argparse.Namespace:
+    s = Settings()  # DIRIGENT_KAFKA_BOOTSTRAP / DIRIGENT_REDIS_URL, else the local stack
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sagas", type=int, default=5000, help="measured sagas (3 steps each)")
+    parser.add_argument("--warmup", type=int, default=500, help="sagas finished before timing")
+    parser.add_argument("--in-flight", type=int, default=500, help="sagas running at once")
+    parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument(
+        "--profile",
+        choices=("none", "pyinstrument", "cprofile"),
+        default="none",
+        help="profile the coordinator (bench/results/profile.txt)",
+    )
+    parser.add_argument("--skip-pipe", action="store_true", help="no raw pipe baseline")
+    parser.add_argument("--bootstrap", default=s.kafka_bootstrap)
+    parser.add_argument("--redis", default=s.redis_url)
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    return parser.parse_args()
+
+
+async def _main(a: argparse.Namespace) -> dict[str, Any]:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    p = Params(a.bootstrap, a.redis, a.sagas, a.warmup, a.in_flight, a.partitions, a.profile,
+               RESULTS)  # fmt: skip
+    run = new_run_id()
+    saga, stats = await run_sagas(p, run)
+    pipe, pipe_stats = (None, {}) if a.skip_pipe else await run_pipe(p, run)
+    result: dict[str, Any] = {
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "steps_per_s": round(saga.steps_per_s, 1),
+        "sagas_per_s": round(saga.sagas_per_s, 1),
+        "p50_step_ms": saga.p50_step_ms,
+        "p99_step_ms": saga.p99_step_ms,
+        "raw_pipe_steps_per_s": round(pipe.steps_per_s, 1) if pipe else None,
+        "raw_pipe_p50_step_ms": pipe.p50_step_ms if pipe else None,
+        "raw_pipe_p99_step_ms": pipe.p99_step_ms if pipe else None,
+        "ratio_vs_raw": round(pipe.steps_per_s / saga.steps_per_s, 2) if pipe else None,
+        "params": {
+            "sagas": a.sagas, "warmup_sagas": a.warmup, "in_flight": a.in_flight,
+            "partitions": a.partitions, "steps_per_saga": 3, "profile": a.profile,
+            "coordinator": "subprocess", "run_id": run,
+        },
+        "saga_detail": asdict(saga),
+        "raw_pipe_detail": asdict(pipe) if pipe else None,
+        "coordinator_stats": stats,
+        "raw_pipe_stats": pipe_stats,
+        "env": await _environment(a.redis),
+    }  # fmt: skip
+    return result
+
+
+async def _environment(redis_url: str) -> dict[str, Any]:
+    redis = Redis.from_url(redis_url)
+    try:
+        info: dict[str, Any] = await redis.info("server")
+    finally:
+        await redis.aclose()
+    return {
+        "python": platform.python_version(),
+        "aiokafka": version("aiokafka"),
+        "redis_py": version("redis"),
+        "redis_server": info.get("redis_version"),
+        "kafka": _kafka_version(),
+        "cores": os.cpu_count(),
+        "machine": platform.machine(),
+        "system": platform.platform(terse=True),
+    }
+
+
+def _kafka_version() -> str | None:
+    """The local broker's version, from its jars (the ``dirigent dev up`` stack)."""
+    pid_file = DevSettings().state_dir / "kafka" / "kafka.pid"
+    try:
+        pid = pid_file.read_text().strip()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return None
+    found = re.search(r"kafka-server-(\d[\w.\-]*?)\.jar", cmdline)
+    if found is None and (cp := re.search(r"-cp\x00([^\x00]+)", cmdline)) is not None:
+        for entry in cp.group(1).split(":"):
+            jars = sorted(Path(entry.removesuffix("*")).glob("kafka-server-*.jar"))
+            names = [re.fullmatch(r"kafka-server-(\d[\w.\-]*?)\.jar", j.name) for j in jars]
+            found = next((n for n in names if n is not None), None)
+            if found is not None:
+                break
+    return found.group(1) if found else None
+
+
+def _table(r: dict[str, Any]) -> str:
+    def fmt(v: Any) -> str:
+        return "-" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v)
+
+    rows = [
+        ("saga steps/s", r["steps_per_s"], "raw pipe steps/s", r["raw_pipe_steps_per_s"]),
+        ("sagas/s", r["sagas_per_s"], "ratio vs raw", r["ratio_vs_raw"]),
+        ("p50 step ms", r["p50_step_ms"], "raw p50 step ms", r["raw_pipe_p50_step_ms"]),
+        ("p99 step ms", r["p99_step_ms"], "raw p99 step ms", r["raw_pipe_p99_step_ms"]),
+    ]
+    p, e = r["params"], r["env"]
+    head = (
+        f"{p['sagas']} sagas x 3 steps, {p['in_flight']} in flight, {p['partitions']} "
+        f"partitions, {e['cores']} cores, Python {e['python']}, Kafka {e['kafka']}"
+    )
+    lines = [head, "-" * len(head)]
+    lines += [f"{a:<16}{fmt(b):>12}    {c:<18}{fmt(d):>12}" for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    args = _args()
+    result = asyncio.run(_main(args))
+    print(_table(result))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""What the benchmark runs in a subprocess: the coordinator, or the raw pipe.
+
+A process of its own, like in production (``dirigent coordinator``): it gets its own
+interpreter lock, the scripted participant in the parent does not steal its CPU time
+slices, and a profile of it shows the coordinator only. ``ready`` is a file the child
+creates once it owns every partition; SIGTERM stops it and it writes ``stats`` (JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bench.pipe import RawPipe
+from bench.profiling import Profile
+from bench.shop import bench_codec, bench_saga
+from dirigent.config import Settings
+from dirigent.coordinator import Coordinator, CoordinatorSettings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.child")
+    parser.add_argument("role", choices=("coordinator", "pipe"))
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--redis", required=True)
+    parser.add_argument("--prefix", required=True)
+    parser.add_argument("--group", required=True)
+    parser.add_argument("--partitions", type=int, required=True)
+    parser.add_argument("--ready", type=Path, required=True)
+    parser.add_argument("--stats", type=Path, required=True)
+    parser.add_argument("--profile", choices=("none", "pyinstrument", "cprofile"), default="none")
+    parser.add_argument("--profile-out", type=Path)
+    args = parser.parse_args()
+    run = _coordinator if args.role == "coordinator" else _pipe
+    with Profile(args.profile, args.profile_out):
+        stats = asyncio.run(run(args))
+    args.stats.write_text(json.dumps(stats, indent=2))
+
+
+async def _until_sigterm(ready: Path, is_ready: Callable[[], bool], stop: Callable[[], None],
+                         task: Awaitable[None]) -> None:  # fmt: skip
+    stopping = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
+    while not is_ready():
+        await asyncio.sleep(0.05)
+    await asyncio.to_thread(ready.touch)
+    await stopping.wait()
+    stop()
+    await task
+
+
+async def _coordinator(args: argparse.Namespace) -> dict[str, Any]:
+    coordinator = Coordinator(
+        [bench_saga(args.prefix)],
+        settings=Settings(kafka_bootstrap=args.bootstrap, redis_url=args.redis),
+        config=CoordinatorSettings(
+            group_id=args.group, transitions_topic=f"{args.prefix}.transitions",
+            seen_ttl_s=3600, terminal_ttl_s=3600,
+        ),
+        codec=bench_codec(),
+    )  # fmt: skip
+    task = asyncio.create_task(coordinator.run())
+
+    def ready() -> bool:
+        if task.done():
+            task.result()  # raises what stopped it
+        own = getattr(coordinator, "ownership", None)
+        return own is not None and len(own.owned) == int(args.partitions)
+
+    await _until_sigterm(args.ready, ready, coordinator.stop, task)
+    hist = coordinator.metrics.step_latency
+    samples: dict[str, float] = {}
+    for metric in hist.collect():  # one series per (saga type, step): add them up
+        for s in metric.samples:
+            samples[s.name] = samples.get(s.name, 0.0) + s.value
+    return {
+        "commands_relayed": coordinator.relay.sent,
+        "duplicates": coordinator.processor.duplicates,
+        "step_latency_histogram": _summed(samples),
+    }
+
+
+def _summed(samples: dict[str, float]) -> dict[str, float]:
+    count = samples.get("dirigent_step_latency_seconds_count", 0.0)
+    total = samples.get("dirigent_step_latency_seconds_sum", 0.0)
+    return {"count": count, "mean_ms": 1000 * total / count if count else 0.0}
+
+
+async def _pipe(args: argparse.Namespace) -> dict[str, Any]:
+    pipe = RawPipe(args.bootstrap, f"{args.prefix}-pipe.in", f"{args.prefix}-pipe.out",
+                   group=args.group)  # fmt: skip
+    task = asyncio.create_task(pipe.run())
+
+    def ready() -> bool:
+        if task.done():
+            task.result()
+        return pipe.assigned == int(args.partitions)
+
+    await _until_sigterm(args.ready, ready, pipe.stop, task)
+    return {"records_piped": pipe.piped}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""One benchmark run: topics, the child process, the load, the figures, the clean-up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bench.drivers import Feeder, chain_record, observe_pipe, observe_sagas, order_record
+from bench.participant import Participant
+from bench.shop import DOMAINS, bench_codec
+from bench.tally import Figures, Tally
+from dirigent.store import PartitionKeys
+from dirigent.transport import (
+    BatchConsumer,
+    ConsumerSettings,
+    RawProducer,
+    TopicSpec,
+    delete_topics,
+    ensure_topics,
+)
+
+__all__ = ["Params", "run_pipe", "run_sagas"]
+
+
+@dataclass(frozen=True)
+class Params:
+    bootstrap: str
+    redis_url: str
+    sagas: int
+    warmup: int
+    in_flight: int
+    partitions: int
+    profile: str
+    results: Path
+
+
+@dataclass
+class Child:
+    """``python -m bench.child`` with its ready file, stats file and log."""
+
+    proc: asyncio.subprocess.Process
+    ready: Path
+    stats: Path
+
+    @classmethod
+    async def spawn(cls, role: str, p: Params, prefix: str, group: str) -> Child:
+        ready, stats = p.results / f"{role}.ready", p.results / f"{role}-stats.json"
+        for f in (ready, stats):
+            f.unlink(missing_ok=True)
+        args = [sys.executable, "-m", "bench.child", role, "--bootstrap", p.bootstrap,
+                "--redis", p.redis_url, "--prefix", prefix, "--group", group,
+                "--partitions", str(p.partitions), "--ready", str(ready),
+                "--stats", str(stats)]  # fmt: skip
+        if p.profile != "none" and role == "coordinator":
+            args += ["--profile", p.profile, "--profile-out", str(p.results / "profile.txt")]
+        log = (p.results / f"{role}.log").open("w")
+        proc = await asyncio.create_subprocess_exec(*args, stdout=log, stderr=log)
+        log.close()
+        child = cls(proc, ready, stats)
+        async with asyncio.timeout(90):
+            while not ready.exists():
+                if proc.returncode is not None:
+                    raise RuntimeError(f"bench child {role} exited; see {p.results}/{role}.log")
+                await asyncio.sleep(0.1)
+        return child
+
+    async def stop(self) -> dict[str, Any]:
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(120):
+            await self.proc.wait()
+        self.ready.unlink(missing_ok=True)
+        if not self.stats.exists():
+            return {}
+        stats: dict[str, Any] = json.loads(self.stats.read_text())
+        return stats
+
+
+def _deadline_s(p: Params) -> float:
+    return 120 + (p.warmup + p.sagas + p.in_flight) / 100  # a generous floor of 100 sagas/s
+
+
+async def run_sagas(p: Params, run: str) -> tuple[Figures, dict[str, Any]]:
+    prefix, codec = f"bench{run}", bench_codec()
+    topics = [f"{prefix}-{d}.{k}" for d in DOMAINS for k in ("commands", "events")]
+    topics.append(f"{prefix}.transitions")
+    await ensure_topics(p.bootstrap, [TopicSpec(t, p.partitions) for t in topics])
+    group = f"bench-coord-{run}"
+    tally = Tally(warmup=p.warmup, measured=p.sagas)
+    commands = [t for t in topics if t.endswith(".commands")]
+    try:
+        async with Participant(p.bootstrap, commands, codec, group=f"bench-part-{run}") as part:
+            observer = BatchConsumer(p.bootstrap, [f"{prefix}.transitions"],
+                                     group_id=f"bench-obs-{run}",
+                                     settings=ConsumerSettings(max_poll_records=2000))  # fmt: skip
+            child = await Child.spawn("coordinator", p, prefix, group)
+            try:
+                async with observer, RawProducer(p.bootstrap) as producer:
+                    feeder = Feeder(producer, order_record(prefix, codec, run),
+                                    total=p.warmup + p.sagas + p.in_flight,
+                                    in_flight=p.in_flight)  # fmt: skip
+                    await _drive(feeder.run, lambda: observe_sagas(
+                        observer, codec, part.sent_at, feeder, tally), _deadline_s(p))  # fmt: skip
+            finally:
+                stats = await child.stop()
+    finally:
+        await delete_topics(p.bootstrap, topics)
+        await _forget_redis(p, group)
+    return tally.figures(), stats
+
+
+async def run_pipe(p: Params, run: str) -> tuple[Figures, dict[str, Any]]:
+    prefix = f"bench{run}"
+    topics = [f"{prefix}-pipe.in", f"{prefix}-pipe.out"]
+    await ensure_topics(p.bootstrap, [TopicSpec(t, p.partitions) for t in topics])
+    tally = Tally(warmup=p.warmup, measured=p.sagas)
+    try:
+        echo = BatchConsumer(p.bootstrap, [f"{prefix}-pipe.out"], group_id=f"bench-echo-{run}",
+                             settings=ConsumerSettings(max_poll_records=1000))  # fmt: skip
+        child = await Child.spawn("pipe", p, prefix, f"bench-pipe-{run}")
+        try:
+            async with echo, RawProducer(p.bootstrap) as producer:
+                feeder = Feeder(producer, chain_record(prefix, run),
+                                total=p.warmup + p.sagas + p.in_flight,
+                                in_flight=p.in_flight)  # fmt: skip
+                await _drive(feeder.run, lambda: observe_pipe(echo, producer, feeder, tally),
+                             _deadline_s(p))  # fmt: skip
+        finally:
+            stats = await child.stop()
+    finally:
+        await delete_topics(p.bootstrap, topics)
+    return tally.figures(), stats
+
+
+async def _drive(feed: Callable[[], Coroutine[Any, Any, None]],
+                 observe: Callable[[], Coroutine[Any, Any, None]],
+                 deadline_s: float) -> None:  # fmt: skip
+    async with asyncio.timeout(deadline_s), asyncio.TaskGroup() as tasks:
+        feeding = tasks.create_task(feed())
+        await observe()
+        feeding.cancel()  # the cool-down starts are not needed any more
+
+
+async def _forget_redis(p: Params, namespace: str) -> None:
+    redis = Redis.from_url(p.redis_url)
+    try:
+        for partition in range(p.partitions):
+            pattern = PartitionKeys(namespace, partition).tag + "*"
+            batch: list[bytes] = []
+            async for key in redis.scan_iter(match=pattern, count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    await redis.unlink(*batch)
+                    batch = []
+            if batch:
+                await redis.unlink(*batch)
+    finally:
+        await redis.aclose()
+
+
+def new_run_id() -> str:
+    return f"{os.getpid()}x{uuid.uuid4().hex[:6]}"
