@@ -51,7 +51,14 @@ class Ownership:
             self.drop(number)
         log.info("partitions revoked", partitions=sorted({tp.partition for tp in tps}))
 
-    def drop(self, number: int) -> None:
+    def drop(self, number: int, owner: OwnedPartition | None = None) -> None:
+        """Forget a partition; with ``owner``, only if that ownership is still current.
+
+        A batch fenced out under an old token must not drop the ownership a rebalance
+        has just given back to this same process under a new token.
+        """
+        if owner is not None and self.owned.get(number) is not owner:
+            return
         self.owned.pop(number, None)
         self.relay.forget(number)
         self.metrics.partitions.set(len(self.owned))

@@ -203,6 +203,9 @@ class Coordinator:
         for number, routed_items in items.items():
             if not await self._process(number, routed_items):
                 offsets = {tp: o for tp, o in offsets.items() if tp.partition != number}
+                for tp, records in batch.items():
+                    if tp.partition == number and number in self.ownership.owned:
+                        consumer.seek(tp, records[0].offset)  # re-owned: read them again
         self.relay.notify(set(items))
         try:
             await consumer.commit(offsets)
@@ -217,7 +220,7 @@ class Coordinator:
             result = await self.processor.process(owner, items)
         except FencedOut:
             log.warning("fenced out: another coordinator owns the partition", partition=number)
-            self.ownership.drop(number)
+            self.ownership.drop(number, owner)
             return False
         await self._reject(number, result.rejected)
         observe(result.applied, owner, self.topology, self.metrics, self.breakers, self.clock())
