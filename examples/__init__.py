@@ -1,0 +1,1 @@
+"""Example participant services built on ``dirigent.service`` (run from the repo root)."""

@@ -1,0 +1,41 @@
+"""What one demo run does: how many sagas, which faults, how long to wait."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+__all__ = ["DemoOptions"]
+
+
+def _run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoOptions:
+    """Options of ``run_demo``. Rates are fractions in [0, 1].
+
+    ``decline_rate``: payments declined (the saga compensates). ``silent_rate``: any
+    command left unanswered (the step times out after ``step_timeout_s`` and is retried).
+    ``latency_ms``: mean handling time per command. Topics, consumer groups and Redis
+    keys carry ``prefix`` (``demo-<run_id>-``), so a rerun never sees old messages.
+    """
+
+    sagas: int = 200
+    decline_rate: float = 0.10
+    silent_rate: float = 0.02
+    latency_ms: float = 5.0
+    stock_failure_rate: float = 0.0
+    shipment_failure_rate: float = 0.0
+    partitions: int = 6
+    step_timeout_s: float = 2.0
+    timeout_s: float = 120.0
+    seed: str = "dirigent"
+    keep_topics: bool = False
+    data_ttl_s: int = 3600  # saga state, idempotency keys and the ledger of this run
+    run_id: str = field(default_factory=_run_id)
+
+    @property
+    def prefix(self) -> str:
+        return f"demo-{self.run_id}-"
