@@ -18,6 +18,8 @@ _COMMANDS: dict[str, str] = {
     "coordinator": "dirigent.cli.coordinator:coordinator",
     "demo": "dirigent.cli.demo:demo",
     "dev": "dirigent.cli.dev:dev",
+    "dlt": "dirigent.cli.dlt:dlt",
+    "saga": "dirigent.cli.saga:saga",
     "schemas": "dirigent.cli.schemas:schemas",
 }
 

@@ -1,0 +1,105 @@
+"""Reading a whole topic without a consumer group, for operator commands.
+
+``BatchConsumer`` is a group member made for processing; an operator reading a
+dead-letter topic must not join a group nor commit anything. This is the one place in
+``ops`` that talks to aiokafka (it belongs next to the consumer in ``transport`` and can
+move there unchanged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
+
+from dirigent.errors import TransportError
+from dirigent.transport import InboundRecord
+
+__all__ = ["partition_count", "read_topic"]
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, limit: int | None = None, timeout_s: float = 30.0
+) -> list[InboundRecord]:
+    """Every record of ``topic`` from the beginning up to its end now (or ``limit``).
+
+    Records come partition by partition, each in offset order. No group, no commit.
+    """
+    consumer = _consumer(bootstrap)
+    try:
+        tps = await _partitions(bootstrap, topic)
+        await consumer.start()
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(tps)
+        return await asyncio.wait_for(_drain(consumer, ends, limit), timeout_s)
+    except KafkaError as exc:
+        raise TransportError(f"reading topic {topic} failed on {bootstrap}: {exc!r}") from exc
+    except TimeoutError as exc:
+        raise TransportError(f"reading topic {topic} took longer than {timeout_s}s") from exc
+    finally:
+        await consumer.stop()
+
+
+async def partition_count(bootstrap: str, topic: str) -> int:
+    """The number of partitions of ``topic`` (``TransportError`` if it does not exist)."""
+    try:
+        return len(await _partitions(bootstrap, topic))
+    except KafkaError as exc:
+        raise TransportError(f"reading metadata of {topic} failed on {bootstrap}: {exc!r}") from exc
+
+
+def _consumer(bootstrap: str) -> Any:
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,  # no group: nothing joins, nothing is ever committed
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        client_id="dirigent-ops",
+    )
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="dirigent-ops")
+    await admin.start()
+    try:
+        [found] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if found["error_code"] == UnknownTopicOrPartitionError.errno:
+        raise TransportError(f"topic {topic} does not exist")
+    if found["error_code"] != 0:
+        raise TransportError(f"cannot describe topic {topic}: error {found['error_code']}")
+    return sorted(TopicPartition(topic, p["partition"]) for p in found["partitions"])
+
+
+async def _drain(
+    consumer: Any, ends: dict[TopicPartition, int], limit: int | None
+) -> list[InboundRecord]:
+    by_tp: dict[TopicPartition, list[InboundRecord]] = {tp: [] for tp in ends}
+    pending = {tp for tp, end in ends.items() if end > 0}
+    total = 0
+    while pending and (limit is None or total < limit):
+        batch = await consumer.getmany(*pending, timeout_ms=500)
+        for tp, messages in batch.items():
+            kept = [_inbound(m) for m in messages if m.offset < ends[tp]]
+            by_tp[tp].extend(kept)
+            total += len(kept)
+        pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+    records = [r for tp in sorted(by_tp, key=lambda t: t.partition) for r in by_tp[tp]]
+    return records if limit is None else records[:limit]
+
+
+def _inbound(m: Any) -> InboundRecord:
+    return InboundRecord(
+        topic=m.topic,
+        partition=m.partition,
+        offset=m.offset,
+        timestamp_ms=m.timestamp,
+        key=m.key,
+        value=m.value,
+        headers=tuple((k, v) for k, v in (m.headers or ())),
+    )

@@ -1,0 +1,72 @@
+"""Read-only queries over the coordinator's saga store, for operator commands.
+
+Nothing here writes: the coordinator owns every write (``SagaStore.apply``). Keys come
+from ``PartitionKeys`` like everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from dirigent.errors import StoreError
+from dirigent.store.keys import PartitionKeys
+from dirigent.store.saga_store import StoredSaga
+
+__all__ = ["IndexedSaga", "read_saga", "sagas_with_status"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedSaga:
+    """One entry of a status index: which saga, where, and when it last changed."""
+
+    saga_id: str
+    partition: int
+    updated_at: float
+
+
+async def read_saga(
+    redis: Redis, namespace: str, partition: int, saga_id: str
+) -> StoredSaga | None:
+    """The stored saga (version, status, state JSON), or ``None`` if there is none."""
+    key = PartitionKeys(namespace, partition).saga(saga_id)
+    try:
+        row: list[Any] = await redis.hmget(key, ["v", "st", "s"])
+    except RedisError as exc:
+        raise StoreError(f"cannot read saga {saga_id} (partition {partition}): {exc}") from exc
+    v, st, s = row
+    return None if v is None else StoredSaga(int(v), st.decode(), s)
+
+
+async def sagas_with_status(
+    redis: Redis,
+    namespace: str,
+    partitions: Sequence[int],
+    status: str,
+    *,
+    limit: int | None = None,
+) -> list[IndexedSaga]:
+    """Sagas in ``status`` over ``partitions``, most recently updated first.
+
+    Reads at most ``limit`` entries per partition (one pipelined round trip), then
+    merges them, so the overall newest ``limit`` are exact.
+    """
+    stop = -1 if limit is None else limit - 1
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for p in partitions:
+                pipe.zrevrange(PartitionKeys(namespace, p).status(status), 0, stop, withscores=True)
+            rows: list[Any] = await pipe.execute()
+    except RedisError as exc:
+        raise StoreError(f"cannot read the {status} index of {namespace}: {exc}") from exc
+    found = [
+        IndexedSaga(member.decode(), p, float(score))
+        for p, row in zip(partitions, rows, strict=True)
+        for member, score in row
+    ]
+    found.sort(key=lambda s: (-s.updated_at, s.saga_id))
+    return found if limit is None else found[:limit]
