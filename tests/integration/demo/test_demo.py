@@ -1,0 +1,105 @@
+"""The demo end to end: every saga terminal, and the effect ledger proves the guarantees."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from dirigent.config import Settings
+from dirigent.demo import DemoOptions, DemoResult, run_demo
+from examples.shop import EntryKind, LedgerEntry, ledger_problems, refused_orders
+from examples.shop.checks import silences_by_order
+from sagas.order_fulfilment import build_order_fulfilment
+from tests.support.infra import Infra
+
+ROOT = Path(__file__).resolve().parents[3]
+N = 100
+
+
+@pytest.fixture(scope="module")
+async def result(infra: Infra) -> DemoResult:
+    """One demo run shared by the tests of this module (it takes ~10 s)."""
+    uid = uuid.uuid4().hex[:10]
+    options = DemoOptions(sagas=N, decline_rate=0.1, silent_rate=0.02, latency_ms=2,
+                          timeout_s=60, run_id=uid, seed=uid)  # fmt: skip
+    settings = Settings(kafka_bootstrap=infra.kafka_bootstrap, redis_url=infra.redis_url)
+    return await run_demo(options, settings)
+
+
+def effects(result: DemoResult) -> list[LedgerEntry]:
+    return [e for e in result.ledger if e.kind is EntryKind.EFFECT]
+
+
+def test_every_saga_ends_and_the_ledger_is_consistent(result: DemoResult) -> None:
+    s = result.summary
+
+    assert s.running == 0, result.statuses
+    assert s.completed + s.compensated + s.failed == N
+    assert s.completed > 0  # the run exercised both paths
+    assert s.compensated > 0
+    assert result.problems == []
+
+    applied = Counter((e.order_id, e.name) for e in effects(result))
+    assert [k for k, n in applied.items() if n > 1] == []  # no effect applied twice
+
+    for order_id, status in result.statuses.items():
+        names = [e.name for e in effects(result) if e.order_id == order_id]
+        undo = [n for n in names if n in ("void_payment", "release_stock")]
+        if status != "COMPENSATED":
+            assert undo == [], (order_id, names)
+        elif "authorize_payment" in names:  # paid, then a later step failed
+            assert undo == ["void_payment", "release_stock"], (order_id, names)  # newest first
+        else:
+            assert undo == ["release_stock"], (order_id, names)
+
+
+def test_compensations_match_the_refusals_in_the_ledger(result: DemoResult) -> None:
+    compensated = {o for o, st in result.statuses.items() if st == "COMPENSATED"}
+    refused = refused_orders(result.ledger)
+    steps = build_order_fulfilment().steps
+    timed_out = {o for o, c in silences_by_order(result.ledger).items()
+                 if any(n >= steps[step].retry.max_attempts for step, n in c.items()
+                        if step in steps)}  # fmt: skip
+
+    assert refused <= compensated  # every declined order was undone
+    assert compensated - refused <= timed_out  # ...and nothing else, but exhausted timeouts
+    assert result.summary.declined == len(refused)
+
+
+def test_the_ledger_check_catches_a_double_effect_and_a_wrong_order() -> None:
+    def e(name: str, cid: str, ref: str) -> LedgerEntry:
+        return LedgerEntry("svc", EntryKind.EFFECT, name, "o1", cid, ref)
+
+    bad = [
+        e("reserve_stock", "c1", "r1"), e("authorize_payment", "c2", "a1"),
+        e("release_stock", "c3", "r1"), e("void_payment", "c4", "a1"),  # wrong order
+        e("reserve_stock", "c5", "r2"),  # applied twice, after a compensation
+        e("release_stock", "c6", "nope"),  # undoes nothing
+    ]  # fmt: skip
+    problems = "\n".join(ledger_problems(bad, {"o1": "COMPENSATED"}))
+    assert "reserve_stock applied 2 times" in problems
+    assert "not in reverse order" in problems
+    assert "undoes no applied reserve_stock" in problems
+    assert "applied after a compensation" in problems
+
+
+def test_cli_prints_the_summary_as_json(infra: Infra) -> None:
+    env = {**os.environ, "DIRIGENT_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
+           "DIRIGENT_REDIS_URL": infra.redis_url}  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", "from dirigent.cli import main; main()",
+         "demo", "--sagas", "20", "--json", "--timeout-s", "60"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=110, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    for key in ("completed", "compensated", "failed", "dead_lettered", "p50_ms", "p99_ms"):
+        assert key in summary
+    assert summary["completed"] + summary["compensated"] + summary["failed"] == 20
