@@ -76,7 +76,8 @@ def list_(
 ) -> None:
     """List saga ids from the status indexes, most recently updated first.
 
-    Terminal sagas leave the index when their state expires (terminal_ttl_s).
+    A terminal saga's state expires (terminal_ttl_s) while its index entry stays:
+    such ids are still listed, and `saga show` reports them as not found.
     """
     wanted = [SagaStatus(s.upper()) for s in statuses] or list(SagaStatus)
     rows = _run(_list(Settings(), group_id, partitions, wanted, limit))

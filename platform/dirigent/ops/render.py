@@ -20,18 +20,19 @@ MESSAGE_WIDTH = 60
 
 def dead_letters_table(letters: Sequence[DeadLetter], title: str) -> Table:
     table = Table(title=title)
-    for column in ("dlt p:offset", "original", "error class", "message", "fingerprint",
-                   "attempts", "last failure"):  # fmt: skip
-        table.add_column(column, overflow="fold" if column == "original" else "ellipsis")
+    for column in ("dlt p:offset", "original", "error class", "fingerprint", "attempts",
+                   "last failure"):  # fmt: skip
+        table.add_column(column, no_wrap=column != "original", overflow="fold")
+    table.add_column("message", ratio=1, overflow="ellipsis")
     for d in letters:
         table.add_row(
             f"{d.record.partition}:{d.record.offset}",
             f"{d.topic or '-'}[{_s(d.partition)}]@{_s(d.offset)}",
             _short_class(d.error_class),
-            truncate(d.message),
             d.fingerprint or "-",
             _s(d.attempts),
             ms_time(d.last_failure_ms or d.record.timestamp_ms),
+            truncate(d.message),
         )
     return table
 
@@ -97,7 +98,7 @@ def ms_time(ms: int | None) -> str:
 def epoch_time(seconds: float | None) -> str:
     if not seconds:
         return "-"
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _short_class(name: str | None) -> str:
