@@ -81,27 +81,34 @@ class BatchConsumer:
     async def start(self) -> None:
         if not self._life.opening():
             return
-        s = self.settings
-        self._consumer = AIOKafkaConsumer(
-            *self.topics,
-            bootstrap_servers=self.bootstrap,
-            group_id=self.group_id,
-            client_id=s.client_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=s.max_poll_records,
-            max_partition_fetch_bytes=s.max_partition_fetch_bytes,
-            session_timeout_ms=s.session_timeout_ms,
-            heartbeat_interval_ms=s.heartbeat_interval_ms,
-            max_poll_interval_ms=s.max_poll_interval_ms,
-        )
+        self._consumer = AIOKafkaConsumer(**self._options())
         try:
             await self._consumer.start()
+            self._subscribe()
         except KafkaError as exc:
             await self._consumer.stop()
             self._life.closing()
             raise TransportError(f"cannot start consumer {self.group_id}: {exc}") from exc
         self._life.opened()
+
+    def _options(self) -> dict[str, Any]:
+        """aiokafka consumer options; dirigent never commits automatically."""
+        s = self.settings
+        return {
+            "bootstrap_servers": self.bootstrap,
+            "group_id": self.group_id,
+            "client_id": s.client_id,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "max_poll_records": s.max_poll_records,
+            "max_partition_fetch_bytes": s.max_partition_fetch_bytes,
+            "session_timeout_ms": s.session_timeout_ms,
+            "heartbeat_interval_ms": s.heartbeat_interval_ms,
+            "max_poll_interval_ms": s.max_poll_interval_ms,
+        }
+
+    def _subscribe(self) -> None:
+        self._consumer.subscribe(self.topics)
 
     async def close(self) -> None:
         """Leave the group; safe twice. Uncommitted offsets are redelivered later."""
