@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dirigent.ops._reader import read_topic
 from dirigent.ops.audit import AUDIT_TOPIC, record_audit
 from dirigent.ops.dlt import DeadLetter, replay_record
 from dirigent.transport import RawProducer, SentRecord
+from dirigent.transport.reader import read_topic
 
 __all__ = ["Replayed", "load_dead_letters", "replay"]
 

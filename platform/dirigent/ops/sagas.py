@@ -6,24 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka.partitioner import murmur2
 from redis.asyncio import Redis
 
 from dirigent.errors import StoreError
 from dirigent.saga.state import SagaState, SagaStatus
 from dirigent.store.saga_queries import IndexedSaga, read_saga, sagas_with_status
+from dirigent.transport.reader import partition_for
 
 __all__ = ["SagaView", "find_saga", "list_sagas", "partition_for"]
-
-
-def partition_for(saga_id: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives the key ``saga_id``.
-
-    Same formula as the Java client (and aiokafka): ``murmur2(key) & 0x7fffffff % n``.
-    """
-    if partitions < 1:
-        raise ValueError(f"partition count must be at least 1, got {partitions}")
-    return (murmur2(saga_id.encode()) & 0x7FFFFFFF) % partitions  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ from click.testing import CliRunner, Result
 from dirigent.cli import main
 from dirigent.events import OpsAudit, SchemaCatalog, SingleObjectCodec
 from dirigent.ops import AUDIT_TOPIC, load_dead_letters, replay, select
-from dirigent.ops._reader import read_topic
 from dirigent.transport import (
     Failure,
     InboundRecord,
@@ -21,6 +20,7 @@ from dirigent.transport import (
     RawProducer,
     dead_letter_record,
 )
+from dirigent.transport.reader import read_topic
 from tests.integration.conftest import TopicFactory
 from tests.support.infra import Infra
 

@@ -1,9 +1,7 @@
 """Reading a whole topic without a consumer group, for operator commands.
 
 ``BatchConsumer`` is a group member made for processing; an operator reading a
-dead-letter topic must not join a group nor commit anything. This is the one place in
-``ops`` that talks to aiokafka (it belongs next to the consumer in ``transport`` and can
-move there unchanged).
+dead-letter topic must not join a group nor commit anything.
 """
 
 from __future__ import annotations
@@ -14,11 +12,12 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
+from aiokafka.partitioner import murmur2
 
 from dirigent.errors import TransportError
 from dirigent.transport import InboundRecord
 
-__all__ = ["partition_count", "read_topic"]
+__all__ = ["partition_count", "partition_for", "read_topic"]
 
 
 async def read_topic(
@@ -103,3 +102,10 @@ def _inbound(m: Any) -> InboundRecord:
         value=m.value,
         headers=tuple((k, v) for k, v in (m.headers or ())),
     )
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner picks for ``key`` (murmur2, as in Java)."""
+    if partitions < 1:
+        raise ValueError(f"partitions must be at least 1, not {partitions}")
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions  # type: ignore[no-any-return]
