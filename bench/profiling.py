@@ -43,6 +43,8 @@ class Profile:
             self._profiler.stop()
             self.out.write_text(self._profiler.output_text(unicode=False, show_all=False))
             self.out.with_suffix(".html").write_text(self._profiler.output_html())
+            full = self._profiler.output_text(unicode=False, show_all=True)
+            self.out.with_name(self.out.stem + "-all.txt").write_text(full)
             return
         self._profiler.disable()
         text = io.StringIO()
