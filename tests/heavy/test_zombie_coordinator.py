@@ -103,6 +103,7 @@ async def test_a_frozen_coordinator_is_fenced_out_and_nothing_breaks(
     late = assert_sound(ids, counts, states, effects, applications, tolerate_late_timeouts=True)
     assert all(fences[p] > held[p] for p in stale), (held, fences)
     fenced_out = zombie.log().count("fenced out")
+    assert fenced_out, "the thawed coordinator never had a stale write rejected"
     tokens = [held[p] for p in stale]
     print(
         f"\nzombie: {SAGAS} sagas in {elapsed:.1f}s, zombie owned {stale} with tokens "
