@@ -34,10 +34,10 @@ def refused_orders(entries: Iterable[LedgerEntry]) -> set[str]:
 
 
 def silences_by_order(entries: Iterable[LedgerEntry]) -> dict[str, Counter[str]]:
-    """Per order, how many commands of each step were met with silence."""
+    """Per order, how many commands of each step got no reply (silenced or expired)."""
     out: dict[str, Counter[str]] = defaultdict(Counter)
     for e in entries:
-        if e.kind is EntryKind.SILENCE:
+        if e.kind in (EntryKind.SILENCE, EntryKind.EXPIRED):
             out[e.order_id][e.name] += 1
     return out
 

@@ -31,6 +31,7 @@ class EntryKind(StrEnum):
     EFFECT = "effect"  # something changed in the world (stock held, money authorized)
     REFUSAL = "refusal"  # the business said no (declined, out of stock): no effect
     SILENCE = "silence"  # injected: no effect and no reply
+    EXPIRED = "expired"  # arrived after the saga gave up on it: no effect, no reply
 
 
 @dataclass(frozen=True, slots=True)

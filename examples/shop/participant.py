@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import Enum
 
 from dirigent.service import HandlerContext
@@ -30,6 +31,7 @@ class Participant:
     name: str
     ledger: EffectLedger
     faults: FaultPlan
+    expire_after_s: float | None = None  # refuse commands older than this (step timeout)
 
     async def act(
         self,
@@ -42,6 +44,10 @@ class Participant:
     ) -> Verdict:
         key = ctx.idempotency_key
         await self.faults.delay()
+        if self._expired(ctx) and await self._record(EntryKind.EXPIRED, effect, order_id, key):
+            # The saga has timed this step out and will not compensate it: acting now
+            # would leave an effect nobody undoes (docs/sagas.md, "Retries and timeouts").
+            return Verdict.SILENT
         spared = self.faults.spares(order_id)
         if not spared and self.faults.silent(key):
             await self._record(EntryKind.SILENCE, effect, order_id, key)
@@ -55,7 +61,14 @@ class Participant:
         self.faults.maybe_crash()
         return Verdict.APPLIED
 
+    def _expired(self, ctx: HandlerContext) -> bool:
+        if self.expire_after_s is None:
+            return False
+        age_s = (datetime.now(UTC) - ctx.envelope.time).total_seconds()
+        return age_s > self.expire_after_s
+
     async def _record(
         self, kind: EntryKind, effect: str, order_id: str, key: str, ref: str = ""
-    ) -> None:
-        await self.ledger.record(LedgerEntry(self.name, kind, effect, order_id, key, ref))
+    ) -> bool:
+        """False if this command already has an outcome (a redelivery: same verdict)."""
+        return await self.ledger.record(LedgerEntry(self.name, kind, effect, order_id, key, ref))

@@ -44,7 +44,11 @@ class ShopEnv:
     ledger: EffectLedger
     codec: AvroCodec
     idempotency_ttl_s: int = 24 * 3600
+    expire_after_s: float | None = None  # commands older than this get no effect, no reply
     consumer: ConsumerSettings | None = None
+
+    def participant(self, name: str, faults: FaultPlan) -> Participant:
+        return Participant(name, self.ledger, faults, self.expire_after_s)
 
     def service(self, domain: str) -> Service:
         return Service(
@@ -57,7 +61,7 @@ class ShopEnv:
 
 
 def inventory(env: ShopEnv, faults: FaultPlan) -> Service:
-    service, p = env.service("inventory"), Participant("inventory", env.ledger, faults)
+    service, p = env.service("inventory"), env.participant("inventory", faults)
 
     @service.handles(c.ReserveStock)
     async def reserve(cmd: c.ReserveStock, ctx: HandlerContext) -> Event | None:
@@ -80,7 +84,7 @@ def inventory(env: ShopEnv, faults: FaultPlan) -> Service:
 
 
 def payments(env: ShopEnv, faults: FaultPlan) -> Service:
-    service, p = env.service("payments"), Participant("payments", env.ledger, faults)
+    service, p = env.service("payments"), env.participant("payments", faults)
 
     @service.handles(c.AuthorizePayment)
     async def authorize(cmd: c.AuthorizePayment, ctx: HandlerContext) -> Event | None:
@@ -103,7 +107,7 @@ def payments(env: ShopEnv, faults: FaultPlan) -> Service:
 
 
 def shipping(env: ShopEnv, faults: FaultPlan) -> Service:
-    service, p = env.service("shipping"), Participant("shipping", env.ledger, faults)
+    service, p = env.service("shipping"), env.participant("shipping", faults)
 
     @service.handles(c.ScheduleShipment)
     async def schedule(cmd: c.ScheduleShipment, ctx: HandlerContext) -> Event | None:
@@ -119,7 +123,7 @@ def shipping(env: ShopEnv, faults: FaultPlan) -> Service:
 
 
 def orders(env: ShopEnv, faults: FaultPlan) -> Service:
-    service, p = env.service("orders"), Participant("orders", env.ledger, faults)
+    service, p = env.service("orders"), env.participant("orders", faults)
 
     @service.handles(c.ApproveOrder)
     async def approve(cmd: c.ApproveOrder, ctx: HandlerContext) -> Event | None:

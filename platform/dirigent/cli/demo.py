@@ -34,8 +34,8 @@ __all__ = ["demo"]
 @click.option("--latency-ms", type=click.FloatRange(0), default=5.0, show_default=True,
               help="Mean handling time of a command.")  # fmt: skip
 @click.option("--partitions", type=click.IntRange(1), default=6, show_default=True)
-@click.option("--timeout-s", type=click.FloatRange(1), default=120.0, show_default=True,
-              help="Give up waiting for sagas after this long (exit 1).")  # fmt: skip
+@click.option("--timeout-s", type=click.FloatRange(1), default=None,
+              help="Give up waiting for sagas after this long (exit 1); default 120.")  # fmt: skip
 @click.option("--seed", default="dirigent", show_default=True, help="Seeds declines/silences.")
 @click.option("--keep-topics", is_flag=True, help="Keep this run's topics (default: deleted).")
 @click.option("--json", "as_json", is_flag=True, help="Print only the summary, as JSON.")
@@ -109,7 +109,8 @@ def _report(
         ("saga latency p50 / p99 / max", f"{summary.p50_ms:.0f} / {summary.p99_ms:.0f} / "
                                          f"{summary.max_ms:.0f} ms"),
         ("wall time", f"{summary.wall_s:.1f} s ({summary.sagas_per_s:.0f} sagas/s)"),
-        ("declined / silenced commands", f"{summary.declined} / {summary.silenced}"),
+        ("declined / silenced / expired commands",
+         f"{summary.declined} / {summary.silenced} / {summary.expired}"),
         ("effects applied (ledger)", summary.effects),
         ("ledger problems", summary.ledger_problems),
     ]  # fmt: skip

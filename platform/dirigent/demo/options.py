@@ -30,11 +30,18 @@ class DemoOptions:
     shipment_failure_rate: float = 0.0
     partitions: int = 6
     step_timeout_s: float = 2.0
-    timeout_s: float = 120.0
+    timeout_s: float | None = None  # default: 120 s, plus 0.1 s per saga above 1000
     seed: str = "dirigent"
     keep_topics: bool = False
     data_ttl_s: int = 3600  # saga state, idempotency keys and the ledger of this run
     run_id: str = field(default_factory=_run_id)
+
+    @property
+    def deadline_s(self) -> float:
+        """How long to wait for the batch to end (then sagas still running fail the run)."""
+        if self.timeout_s is not None:
+            return self.timeout_s
+        return 120.0 + 0.1 * max(0, self.sagas - 1000)
 
     @property
     def prefix(self) -> str:

@@ -69,6 +69,8 @@ async def run_demo(
         env = ShopEnv(
             prefix=options.prefix, bootstrap=settings.kafka_bootstrap, redis=redis,
             ledger=ledger, codec=shop_codec(), idempotency_ttl_s=options.data_ttl_s,
+            # No expire_after_s: the envelope time is the coordinator's decision time, and
+            # commands held by an open breaker would all look stale once released.
         )  # fmt: skip
         services = [build_service(n, env, faults_for(n, options)) for n in SERVICES]
         coordinator = Coordinator([saga], settings=settings, config=config)
@@ -78,20 +80,20 @@ async def run_demo(
             # every hop works before the clock starts for the batch.
             warmup = warmup_order(options)
             await publish_orders(settings.kafka_bootstrap, env.codec, [warmup], options)
-            await _wait_terminal(store, fleet, options.partitions, 1, deadline_s=options.timeout_s)
+            await _wait_terminal(store, fleet, options.partitions, 1, deadline_s=options.deadline_s)
             started = time.monotonic()
             await publish_orders(settings.kafka_bootstrap, env.codec, make_orders(options),
                                  options)  # fmt: skip
             await _wait_terminal(store, fleet, options.partitions, options.sagas + 1,
-                                 deadline_s=options.timeout_s, progress=progress)  # fmt: skip
+                                 deadline_s=options.deadline_s, progress=progress)  # fmt: skip
             wall_s = time.monotonic() - started
         census = (await take_census(store, options.partitions)).without(warmup.order_id)
         entries = [e for e in await ledger.entries() if e.order_id != warmup.order_id]
         dead = _dead_letters(coordinator.metrics.registry, *(s.metrics.registry for s in services))
     finally:
         await redis.aclose()
-    if not options.keep_topics:
-        await _delete_topics(settings, topology, options, saga)
+        if not options.keep_topics:
+            await _delete_topics(settings, topology, options, saga)
     return _result(census, entries, dead, wall_s, options)
 
 
@@ -141,6 +143,7 @@ def _result(
         sagas_per_s=round(options.sagas / wall_s, 1) if wall_s else 0.0,
         declined=kinds.count(EntryKind.REFUSAL), silenced=kinds.count(EntryKind.SILENCE),
         effects=kinds.count(EntryKind.EFFECT), ledger_problems=len(problems),
+        expired=kinds.count(EntryKind.EXPIRED),
         run_id=options.run_id,
     )  # fmt: skip
     return DemoResult(summary, census.statuses, entries, problems)

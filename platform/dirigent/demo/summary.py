@@ -25,6 +25,7 @@ class DemoSummary:
     sagas_per_s: float
     declined: int  # refusals recorded by the services (payments, stock, shipping)
     silenced: int  # commands the services left unanswered
+    expired: int  # commands that arrived after their step timed out (ignored)
     effects: int  # effects applied, per the ledger
     ledger_problems: int
     run_id: str
