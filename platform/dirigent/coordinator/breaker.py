@@ -1,9 +1,10 @@
 """Circuit breakers per participant: stop sending to a service that keeps timing out.
 
 CLOSED: commands flow. After ``threshold`` consecutive step timeouts the breaker OPENs:
-commands to that participant wait in the outbox and its step timers are postponed, so
-sagas are parked, not failed. After ``reset_s`` it is HALF_OPEN: one probe command goes
-out; a reply closes the breaker, another timeout opens it again.
+commands to that participant wait in the outbox and its timers are postponed, so sagas
+are parked, not failed. After ``reset_s`` it is HALF_OPEN: one probe command goes out,
+and timers fire again (a due retry creates the probe when no command is waiting); a
+reply closes the breaker, another timeout opens it again.
 """
 
 from __future__ import annotations
@@ -54,11 +55,9 @@ class Breaker:
         return False
 
     def holds_timers(self, now: float) -> bool:
-        """Timers wait while open, and while half open until the probe went out."""
-        state = self.state(now)
-        return state is BreakerState.OPEN or (
-            state is BreakerState.HALF_OPEN and not self.probe_sent
-        )
+        """Timers wait while open. Half open they fire: holding them there could park a
+        saga forever when no command is left to serve as the probe."""
+        return self.state(now) is BreakerState.OPEN
 
 
 @dataclass

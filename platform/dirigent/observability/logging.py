@@ -39,5 +39,9 @@ def configure_logging(*, json: bool = True, level: str = "INFO") -> None:
 
 
 def get_logger(name: str) -> Any:
-    """A structlog logger carrying ``logger=name``."""
-    return structlog.get_logger().bind(logger=name)
+    """A structlog logger carrying ``logger_name=name``.
+
+    Lazy: the configuration is looked up at the first log call, so module-level loggers
+    created at import follow ``configure_logging`` called later.
+    """
+    return structlog.get_logger(logger_name=name)

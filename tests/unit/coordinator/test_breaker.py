@@ -24,10 +24,9 @@ def test_half_open_lets_exactly_one_probe_through() -> None:
     b = Breaker(threshold=1, reset_s=5)
     b.failure(0)
     assert b.state(5) is BreakerState.HALF_OPEN
-    assert b.holds_timers(5)
+    assert not b.holds_timers(5)  # a due retry may be what creates the probe
     assert b.may_send(5)
     assert not b.may_send(5)
-    assert not b.holds_timers(5)  # the probe's own timeout must be able to fire
 
 
 def test_probe_timeout_reopens_and_probe_reply_closes() -> None:
