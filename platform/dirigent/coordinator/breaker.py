@@ -1,6 +1,8 @@
 """Circuit breakers per participant: stop sending to a service that keeps timing out.
 
-CLOSED: commands flow. After ``threshold`` consecutive step timeouts the breaker OPENs:
+CLOSED: commands flow. When, within the last ``window_s``, at least ``threshold`` step
+timeouts happened and they are at least half of the participant's outcomes (replies
+count as successes), the breaker OPENs:
 commands to that participant wait in the outbox and its timers are postponed, so sagas
 are parked, not failed. After ``reset_s`` it is HALF_OPEN: one probe command goes out,
 and timers fire again (a due retry creates the probe when no command is waiting); a
@@ -9,6 +11,7 @@ reply closes the breaker, another timeout opens it again.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -25,9 +28,10 @@ class BreakerState(StrEnum):
 class Breaker:
     threshold: int
     reset_s: float
-    failures: int = 0
+    window_s: float = 30.0
     opened_at: float | None = None
     probe_sent: bool = False
+    _outcomes: deque[tuple[float, bool]] = field(default_factory=deque)
 
     def state(self, now: float) -> BreakerState:
         if self.opened_at is None:
@@ -36,13 +40,30 @@ class Breaker:
             return BreakerState.OPEN
         return BreakerState.HALF_OPEN
 
-    def success(self) -> None:
-        self.failures, self.opened_at, self.probe_sent = 0, None, False
+    @property
+    def failures(self) -> int:
+        return sum(1 for _, ok in self._outcomes if not ok)
+
+    def success(self, now: float) -> None:
+        if self.opened_at is not None:  # the probe (or any late reply) answered
+            self.opened_at, self.probe_sent = None, False
+            self._outcomes.clear()
+        self._record(now, ok=True)
 
     def failure(self, now: float) -> None:
-        self.failures += 1
-        if self.opened_at is not None or self.failures >= self.threshold:
+        self._record(now, ok=False)
+        if self.opened_at is not None:
+            if self.state(now) is BreakerState.HALF_OPEN:
+                self.opened_at, self.probe_sent = now, False  # the probe failed
+            return
+        failures = self.failures
+        if failures >= self.threshold and failures * 2 >= len(self._outcomes):
             self.opened_at, self.probe_sent = now, False
+
+    def _record(self, now: float, *, ok: bool) -> None:
+        self._outcomes.append((now, ok))
+        while self._outcomes and self._outcomes[0][0] < now - self.window_s:
+            self._outcomes.popleft()
 
     def may_send(self, now: float) -> bool:
         """Whether one more command may go out now (takes the probe slot when half open)."""
@@ -66,12 +87,15 @@ class Breakers:
 
     threshold: int = 5
     reset_s: float = 10.0
+    window_s: float = 30.0
     _by_participant: dict[str, Breaker] = field(default_factory=dict)
 
     def __getitem__(self, participant: str) -> Breaker:
         breaker = self._by_participant.get(participant)
         if breaker is None:
-            breaker = self._by_participant[participant] = Breaker(self.threshold, self.reset_s)
+            breaker = self._by_participant[participant] = Breaker(
+                self.threshold, self.reset_s, self.window_s
+            )
         return breaker
 
     def states(self, now: float) -> dict[str, BreakerState]:

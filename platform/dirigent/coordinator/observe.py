@@ -44,7 +44,7 @@ def observe(
         if isinstance(a.routed.input, EventReceived) and a.before is not None and t.step:
             step = topology.by_name[t.saga_type].steps.get(t.step)
             if step is not None:
-                breakers[step.participant].success()
+                breakers[step.participant].success(now)
                 metrics.step_latency.labels(t.saga_type, t.step).observe(
                     max(0.0, now - a.before.updated_at)
                 )

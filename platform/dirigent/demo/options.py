@@ -29,7 +29,7 @@ class DemoOptions:
     stock_failure_rate: float = 0.0
     shipment_failure_rate: float = 0.0
     partitions: int = 6
-    step_timeout_s: float = 2.0
+    step_timeout_s: float = 10.0
     timeout_s: float | None = None  # default: 120 s, plus 0.1 s per saga above 1000
     seed: str = "dirigent"
     keep_topics: bool = False
