@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -105,6 +107,7 @@ class Shop:
             # the broker's minimum: a killed or frozen member leaves the group quickly
             "DIRIGENT_COORDINATOR_SESSION_TIMEOUT_MS": "6000",
             "DIRIGENT_COORDINATOR_HEARTBEAT_INTERVAL_MS": "1000",
+            "DIRIGENT_LOG_JSON": "true",  # the tests read the child's log lines
             "DIRIGENT_HEAVY_PREFIX": self.prefix,
             "DIRIGENT_HEAVY_STEP_TIMEOUT_S": str(self.step_timeout_s),
             **extra,
@@ -176,6 +179,16 @@ class CoordinatorProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        """The child's structured log records whose event starts with ``name``."""
+        out = []
+        for line in self.log().splitlines():
+            if line.startswith("{"):
+                record = json.loads(line)
+                if str(record.get("event", "")).startswith(name):
+                    out.append(record)
+        return out
 
 
 class StoreProbe:
