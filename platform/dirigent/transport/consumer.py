@@ -81,7 +81,7 @@ class BatchConsumer:
     async def start(self) -> None:
         if not self._life.opening():
             return
-        self._consumer = AIOKafkaConsumer(**self._options())
+        self._consumer = self._build()
         try:
             await self._consumer.start()
             self._subscribe()
@@ -107,8 +107,11 @@ class BatchConsumer:
             "max_poll_interval_ms": s.max_poll_interval_ms,
         }
 
+    def _build(self) -> Any:
+        return AIOKafkaConsumer(*self.topics, **self._options())
+
     def _subscribe(self) -> None:
-        self._consumer.subscribe(self.topics)
+        """Subclasses subscribe after start (the topics here are given at construction)."""
 
     async def close(self) -> None:
         """Leave the group; safe twice. Uncommitted offsets are redelivered later."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
 from dirigent.transport.consumer import BatchConsumer, ConsumerSettings
@@ -62,6 +62,9 @@ class GroupConsumer(BatchConsumer):
             "isolation_level": "read_committed",
             "partition_assignment_strategy": (RangePartitionAssignor,),
         }
+
+    def _build(self) -> Any:
+        return AIOKafkaConsumer(**self._options())
 
     def _subscribe(self) -> None:
         self._consumer.subscribe(self.topics, listener=self._listener)
