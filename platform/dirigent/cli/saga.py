@@ -14,10 +14,10 @@ from rich.console import Console
 from dirigent.config import Settings
 from dirigent.errors import DirigentError
 from dirigent.ops import find_saga, list_sagas
-from dirigent.ops._reader import partition_count
 from dirigent.ops.render import saga_list_table, saga_table, steps_table
 from dirigent.ops.sagas import SagaView
 from dirigent.saga.state import SagaStatus
+from dirigent.transport.reader import partition_count
 
 __all__ = ["saga"]
 
