@@ -25,6 +25,9 @@ class Ownership:
     relay: OutboxRelay
     metrics: CoordinatorMetrics
     owned: dict[int, OwnedPartition] = field(default_factory=dict)
+    # Newly owned partitions whose backlog is not read yet: their timers wait, so that
+    # replies already in the log win over timeouts that fell due during an outage.
+    catching_up: set[int] = field(default_factory=set)
 
     def numbers(self) -> set[int]:
         return set(self.owned)
@@ -41,6 +44,7 @@ class Ownership:
             for status in (SagaStatus.RUNNING, SagaStatus.COMPENSATING):
                 owner.in_flight += await self.store.count_status(number, status.value)
             self.owned[number] = owner
+            self.catching_up.add(number)
         self.metrics.partitions.set(len(self.owned))
         if new:
             log.info("partitions assigned", partitions=sorted(new))
@@ -60,5 +64,6 @@ class Ownership:
         if owner is not None and self.owned.get(number) is not owner:
             return
         self.owned.pop(number, None)
+        self.catching_up.discard(number)
         self.relay.forget(number)
         self.metrics.partitions.set(len(self.owned))

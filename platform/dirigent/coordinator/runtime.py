@@ -275,13 +275,23 @@ class Coordinator:
         for tp, lag in (await consumer.lag()).items():
             m.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
 
+    async def _caught_up(self) -> None:
+        """Release the timers of new partitions once their backlog has been read."""
+        if not self.ownership.catching_up:
+            return
+        behind = await self.consumer.behind()
+        self.ownership.catching_up -= {
+            n for n in self.ownership.catching_up if n not in behind
+        }  # fmt: skip
+
     async def _fire_timers(self) -> None:
         now = self.clock()
         if now - self._last_timer_scan < self.config.timer_interval_s:
             return
         self._last_timer_scan = now
+        await self._caught_up()
         touched = set()
-        for number in sorted(self.ownership.owned):
+        for number in sorted(set(self.ownership.owned) - self.ownership.catching_up):
             due = await self.timers.due(number)
             if due and await self._process(number, due):
                 touched.add(number)

@@ -89,3 +89,12 @@ class GroupConsumer(BatchConsumer):
             if high is not None:
                 out[tp] = max(0, high - await self._consumer.position(tp))
         return out
+
+    async def behind(self) -> set[int]:
+        """Partition numbers with records not read yet (or not fetched at all yet)."""
+        out: set[int] = set()
+        for tp in self.assignment() - self.paused():  # a paused one is not read anyway
+            high = self._consumer.highwater(tp)
+            if high is None or high > await self._consumer.position(tp):
+                out.add(tp.partition)
+        return out
