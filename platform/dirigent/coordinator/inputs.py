@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from dirigent.coordinator.topology import Topology
 from dirigent.errors import ContractError, DecodeError, EnvelopeError
-from dirigent.events import AvroCodec, Envelope, EnvelopeLimits
+from dirigent.events import AvroCodec, Envelope, EnvelopeLimits, Event
 from dirigent.saga import EventReceived, Input, SagaDefinition, Timer, TimerFired
 from dirigent.transport import InboundRecord
 
@@ -62,13 +62,13 @@ def route_record(
     return Routed(saga_id, received, start, record)
 
 
-def _saga_id(start: SagaDefinition | None, event: object, env: Envelope) -> str:
+def _saga_id(start: SagaDefinition | None, event: Event, env: Envelope) -> str:
     if start is None:
         if not env.saga_id:
             raise EnvelopeError(f"reply {env.type} has no dirigent-saga-id header")
         return env.saga_id
     try:
-        return start.saga_id_for(event)  # type: ignore[arg-type]
+        return start.saga_id_for(event)
     except _ID_ERRORS as exc:
         raise DecodeError(f"saga {start.name} cannot derive a saga id: {exc!r}") from exc
 

@@ -20,7 +20,7 @@ class CoordinatorMetrics:
             "failed)", ["saga_type", "outcome"], registry=r,
         )  # fmt: skip
         self.inputs = Counter(
-            "dirigent_inputs", "Inputs by result (applied, ignored, duplicate, dead_lettered)",
+            "dirigent_inputs", "Inputs by result (applied, ignored, duplicate)",
             ["result"], registry=r,
         )  # fmt: skip
         self.step_latency = Histogram(

@@ -45,6 +45,7 @@ class Rejected:
 class BatchResult:
     applied: list[Applied] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    duplicates: int = 0  # inputs the store had already applied (redelivery)
 
 
 @dataclass
@@ -62,7 +63,6 @@ class BatchProcessor:
     encoder: OutboundEncoder
     clock: Callable[[], float]
     conflict_retries: int = 3
-    duplicates: int = field(default=0, init=False)
 
     async def process(self, owner: OwnedPartition, items: Sequence[Routed]) -> BatchResult:
         """Make every input's outcome durable; returns the applied decisions in order."""
@@ -101,7 +101,7 @@ class BatchProcessor:
                 continue
             owner.forget(sid)  # the tentative state did not land: reload next round
             if outcome is Outcome.DUPLICATE:
-                self.duplicates += 1
+                result.duplicates += 1
             else:
                 retry.append(p.routed)
         return retry

@@ -223,6 +223,8 @@ class Coordinator:
             self.ownership.drop(number, owner)
             return False
         await self._reject(number, result.rejected)
+        if result.duplicates:
+            self.metrics.inputs.labels("duplicate").inc(result.duplicates)
         observe(result.applied, owner, self.topology, self.metrics, self.breakers, self.clock())
         return True
 

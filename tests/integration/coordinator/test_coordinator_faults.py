@@ -8,8 +8,9 @@ from collections import Counter
 from aiohttp import ClientSession
 
 from dirigent.coordinator import Coordinator, CoordinatorSettings
-from dirigent.transport import BatchConsumer, TopicSpec, ensure_topics
-from sagas.contracts.shop import AuthorizePayment, ReleaseStock
+from dirigent.events import Envelope
+from dirigent.transport import BatchConsumer, OutgoingRecord, TopicSpec, ensure_topics
+from sagas.contracts.shop import AuthorizePayment, OrderPlaced, ReleaseStock, ReserveStock
 from tests.integration.coordinator.test_coordinator_e2e import (
     SILENT_AMOUNT,
     Shop,
@@ -94,3 +95,27 @@ async def test_metrics_and_probes_are_served(shop: Shop, uid: str) -> None:  # n
     lines = Counter(line.split("{")[0] for line in text.splitlines() if line.startswith("dirigent"))
     assert 'dirigent_sagas_total{outcome="completed",saga_type="shop_order"} 1.0' in text
     assert lines["dirigent_step_latency_seconds_bucket"] > 0
+
+
+async def test_a_redelivered_record_is_a_duplicate_and_runs_the_saga_once(
+    shop: Shop,  # noqa: F811
+    uid: str,
+) -> None:
+    placed = order(1)
+    env = Envelope.new(type=placed.event_type, source="test", saga_id=placed.order_id,
+                       schema_ref=shop.codec.schema_ref(OrderPlaced))  # fmt: skip
+    record = OutgoingRecord(f"{shop.prefix}-orders.events", shop.codec.encode(placed),
+                            env.record_key, tuple(env.to_headers()))  # fmt: skip
+    coordinator = Coordinator([shop.saga], settings=shop.settings, config=config(shop, uid))
+    async with Responder(shop.settings.kafka_bootstrap, sorted(shop.saga.command_topics),
+                         shop.codec, reply_to, group=f"resp-{uid}") as responder:  # fmt: skip
+        task = asyncio.create_task(coordinator.run())
+        await place(shop, [], [record, record])  # the same bytes and message id, twice
+        counts = await wait_terminal(coordinator, 1)
+        coordinator.stop()
+        await task
+    assert counts["COMPLETED"] == 1
+    duplicates = coordinator.metrics.inputs.labels("duplicate")._value.get()
+    assert duplicates == 1
+    reserves = [c for _, c in responder.ledger if isinstance(c, ReserveStock)]
+    assert len(reserves) == 1
