@@ -52,10 +52,18 @@ __all__ = [
 class DirigentError(Exception):
     """Root of every dirigent error.
 
-    ``retryable`` says whether trying the same thing again may succeed.
+    ``retryable`` says whether trying the same thing again may succeed. Each class has a
+    default; an adapter that translates a library error passes ``retryable=`` to keep the
+    library's own verdict (aiokafka's ``retriable``, a Redis connection error), and loops
+    decide by reading it, not by catching types.
     """
 
     retryable: bool = False
+
+    def __init__(self, *args: object, retryable: bool | None = None) -> None:
+        super().__init__(*args)
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class ConfigurationError(DirigentError):
@@ -132,7 +140,7 @@ class RetryableError(HandlerError):
     retryable = True
 
     def __init__(self, message: str, *, next_retry_delay_s: float | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, retryable=True)
         self.next_retry_delay_s = next_retry_delay_s
 
 
