@@ -16,10 +16,9 @@ import structlog
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from dirigent.errors import StoreError
 from dirigent.store import keys
+from dirigent.store._errors import map_redis_errors
 from dirigent.transport.producer import OutgoingRecord
 
 __all__ = ["IdempotencySettings", "IdempotencyStore", "decode_replies", "encode_replies"]
@@ -73,21 +72,17 @@ class IdempotencyStore:
 
     async def get(self, message_id: str) -> list[OutgoingRecord] | None:
         """The stored replies, or None if ``message_id`` was not handled (or expired)."""
-        try:
+        with map_redis_errors(f"idempotency lookup of {message_id} failed"):
             raw = await self.redis.get(keys.idempotency(self.namespace, message_id))
-        except RedisError as exc:
-            raise StoreError(f"idempotency lookup of {message_id} failed: {exc}") from exc
         return None if raw is None else decode_replies(raw)
 
     async def put(self, message_id: str, replies: Sequence[OutgoingRecord]) -> list[OutgoingRecord]:
         """Store ``replies`` unless some are stored already; return the ones that count."""
         key = keys.idempotency(self.namespace, message_id)
-        try:
+        with map_redis_errors(f"storing the reply to {message_id} failed"):
             previous = await self.redis.set(
                 key, encode_replies(replies), nx=True, get=True, ex=self.settings.ttl_s
             )
-        except RedisError as exc:
-            raise StoreError(f"storing the reply to {message_id} failed: {exc}") from exc
         if isinstance(previous, bytes | str):
             return decode_replies(previous)
         return list(replies)

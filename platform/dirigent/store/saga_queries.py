@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from dirigent.errors import StoreError
+from dirigent.store._errors import map_redis_errors
 from dirigent.store.keys import PartitionKeys
-from dirigent.store.saga_store import StoredSaga
+from dirigent.store.model import StoredSaga
 
 __all__ = ["IndexedSaga", "read_saga", "sagas_with_status"]
 
@@ -34,10 +33,8 @@ async def read_saga(
 ) -> StoredSaga | None:
     """The stored saga (version, status, state JSON), or ``None`` if there is none."""
     key = PartitionKeys(namespace, partition).saga(saga_id)
-    try:
+    with map_redis_errors(f"cannot read saga {saga_id} (partition {partition})"):
         row: list[Any] = await redis.hmget(key, ["v", "st", "s"])
-    except RedisError as exc:
-        raise StoreError(f"cannot read saga {saga_id} (partition {partition}): {exc}") from exc
     v, st, s = row
     return None if v is None else StoredSaga(int(v), st.decode(), s)
 
@@ -56,13 +53,11 @@ async def sagas_with_status(
     merges them, so the overall newest ``limit`` are exact.
     """
     stop = -1 if limit is None else limit - 1
-    try:
+    with map_redis_errors(f"cannot read the {status} index of {namespace}"):
         async with redis.pipeline(transaction=False) as pipe:
             for p in partitions:
                 pipe.zrevrange(PartitionKeys(namespace, p).status(status), 0, stop, withscores=True)
             rows: list[Any] = await pipe.execute()
-    except RedisError as exc:
-        raise StoreError(f"cannot read the {status} index of {namespace}: {exc}") from exc
     found = [
         IndexedSaga(member.decode(), p, float(score))
         for p, row in zip(partitions, rows, strict=True)
