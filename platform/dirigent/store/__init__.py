@@ -1,17 +1,26 @@
 """Redis adapters: the only package that builds Redis keys or holds Lua."""
 
+from dirigent.store._errors import map_redis_errors
 from dirigent.store.idempotency import IdempotencySettings, IdempotencyStore
 from dirigent.store.keys import PartitionKeys
+from dirigent.store.memory import MemorySagaStore
+from dirigent.store.model import StoredSaga, Write, WriteOutcome
 from dirigent.store.outbox import OutboxRecord
-from dirigent.store.saga_store import Outcome, SagaStore, StoredSaga, Write
+from dirigent.store.port import SagaStorePort
+from dirigent.store.saga_store import SagaStore
+
+Outcome = WriteOutcome  # deprecated alias, kept for one release: use WriteOutcome
 
 __all__ = [
     "IdempotencySettings",
     "IdempotencyStore",
+    "MemorySagaStore",
     "OutboxRecord",
-    "Outcome",
     "PartitionKeys",
     "SagaStore",
+    "SagaStorePort",
     "StoredSaga",
     "Write",
+    "WriteOutcome",
+    "map_redis_errors",
 ]

@@ -1,59 +1,32 @@
-"""The coordinator's saga store: one atomic Lua call per input, pipelined per batch."""
+"""The coordinator's saga store: one atomic Lua call per input, pipelined per batch.
+
+Every Redis call goes through ``map_redis_errors``: callers see ``StoreError`` (with
+``retryable``) or ``FencedOut``, never a raw ``redis`` exception.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
-from importlib import resources
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from dirigent.errors import StoreError
+from dirigent.errors import FencedOut, StoreError
+from dirigent.store._errors import map_redis_errors, translate_redis_error
+from dirigent.store._lua import LuaScript
 from dirigent.store.keys import PartitionKeys
+from dirigent.store.model import StoredSaga, Write, WriteOutcome
 from dirigent.store.outbox import OutboxRecord
 
-__all__ = ["Outcome", "SagaStore", "StoredSaga", "Write"]
+__all__ = ["SagaStore", "StoredSaga", "Write", "WriteOutcome"]
 
-_APPLY = (resources.files("dirigent.store") / "lua" / "apply.lua").read_text()
+Outcome = WriteOutcome  # deprecated alias (one release): use WriteOutcome
 
-
-class Outcome(StrEnum):
-    OK = "OK"
-    DUPLICATE = "DUP"
-    FENCED = "FENCED"
-    CONFLICT = "CONFLICT"
-
-
-@dataclass(frozen=True, slots=True)
-class Write:
-    """Everything one input changes. ``state_json is None``: only mark it seen.
-
-    ``expected_version`` is the version read before the engine ran (0 = new saga).
-    """
-
-    message_id: str
-    saga_id: str
-    expected_version: int = 0
-    new_version: int = 0
-    state_json: bytes | None = None
-    old_status: str | None = None
-    new_status: str = ""
-    terminal: bool = False
-    outbox: Sequence[OutboxRecord] = ()
-    timers: Sequence[tuple[str, float, bytes]] = ()  # (timer id, due at, timer json)
-    cancel_timers: Sequence[str] = ()
-    watermark: tuple[str, int] | None = None  # (topic, next offset)
-    now: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSaga:
-    version: int
-    status: str
-    state_json: bytes
+_APPLY = LuaScript.named("apply")
+_OUTBOX_ACK = LuaScript.named("outbox_ack")
+_POSTPONE = LuaScript.named("timers_postpone")
+_DROP = LuaScript.named("timers_drop")
 
 
 @dataclass
@@ -71,106 +44,161 @@ class SagaStore:
     namespace: str
     seen_ttl_s: int = 7 * 24 * 3600
     terminal_ttl_s: int | None = 7 * 24 * 3600
-    _script: Any = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._script = self.redis.register_script(_APPLY)
 
     def keys(self, partition: int) -> PartitionKeys:
+        """The Redis keys of ``partition`` (for read-only tooling)."""
         return PartitionKeys(self.namespace, partition)
 
     async def acquire(self, partition: int) -> str:
         """Bump the partition's fencing token; writes under older tokens now fail."""
-        try:
+        with map_redis_errors(f"cannot fence partition {partition}"):
             return str(await self.redis.incr(self.keys(partition).fence))
-        except RedisError as exc:
-            raise StoreError(f"cannot fence partition {partition}: {exc}") from exc
 
     async def load_many(self, partition: int, saga_ids: Sequence[str]) -> list[StoredSaga | None]:
         """Read sagas in one round trip (pipelined ``HMGET``)."""
         keys = self.keys(partition)
-        try:
+        with map_redis_errors(f"cannot load sagas of partition {partition}"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for saga_id in saga_ids:
                     pipe.hmget(keys.saga(saga_id), "v", "st", "s")
                 rows = await pipe.execute()
-        except RedisError as exc:
-            raise StoreError(f"cannot load sagas of partition {partition}: {exc}") from exc
         return [StoredSaga(int(v), st.decode(), s) if v is not None else None for v, st, s in rows]
 
-    async def apply(self, partition: int, token: str, writes: Sequence[Write]) -> list[Outcome]:
-        """Apply writes in order, one Lua call each, in one pipelined round trip."""
-        keys = self.keys(partition)
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for write in writes:
-                    k, a = self._call(keys, token, write)
-                    await self._script(keys=k, args=a, client=pipe)
-                replies = await pipe.execute()
-        except RedisError as exc:
-            raise StoreError(f"saga store write failed on partition {partition}: {exc}") from exc
-        return [Outcome(r[0].decode() if isinstance(r[0], bytes) else r[0]) for r in replies]
+    async def apply(
+        self, partition: int, token: str, writes: Sequence[Write]
+    ) -> list[WriteOutcome]:
+        """Apply writes in order, one Lua call each, in one pipelined round trip.
 
-    def _call(self, keys: PartitionKeys, token: str, w: Write) -> tuple[list[str], list[Any]]:
-        new_status = w.new_status or "NONE"
-        k = [
-            keys.fence, keys.seen(w.message_id), keys.saga(w.saga_id), keys.outbox,
-            keys.timers, keys.timer_docs, keys.status(w.old_status or new_status),
-            keys.status(new_status), keys.watermark,
-        ]  # fmt: skip
-        ttl = self.terminal_ttl_s if w.terminal and self.terminal_ttl_s else ""
-        a: list[Any] = [
-            token, self.seen_ttl_s, w.expected_version,
-            w.new_version if w.state_json is not None else "", w.state_json or b"",
-            new_status, w.saga_id, w.now, ttl,
-            w.watermark[0] if w.watermark else "", w.watermark[1] if w.watermark else 0,
-            len(w.outbox), *(r.pack() for r in w.outbox),
-            len(w.timers), *(x for t in w.timers for x in t),
-            len(w.cancel_timers), *w.cancel_timers,
-        ]  # fmt: skip
-        return k, a
+        Each outcome is final for its write; a later write sees the earlier ones.
+        """
+        if not writes:
+            return []
+        keys = self.keys(partition)
+        what = f"saga store write failed on partition {partition}"
+        with map_redis_errors(what):
+            replies = await _APPLY.run_many(
+                self.redis, [_call(self, keys, token, w) for w in writes]
+            )
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise translate_redis_error(what, reply) from reply
+        return [WriteOutcome(_text(r[0])) for r in replies]
 
     async def due_timers(self, partition: int, now: float, limit: int = 500) -> list[bytes]:
         """Timer documents whose due time has come (they stay until cancelled)."""
         keys = self.keys(partition)
-        ids: Any = await self.redis.zrangebyscore(keys.timers, "-inf", now, start=0, num=limit)
-        if not ids:
-            return []
-        docs: list[bytes | None] = await self.redis.hmget(keys.timer_docs, ids)  # type: ignore[assignment]
+        with map_redis_errors(f"cannot read the due timers of partition {partition}"):
+            ids: Any = await self.redis.zrangebyscore(keys.timers, "-inf", now, start=0, num=limit)
+            if not ids:
+                return []
+            docs: list[bytes | None] = await self.redis.hmget(keys.timer_docs, ids)  # type: ignore[assignment]
         return [d for d in docs if d is not None]
 
-    async def drop_timers(self, partition: int, timer_ids: Sequence[str]) -> None:
-        """Remove timers that fired but changed nothing (the engine ignored them)."""
+    async def drop_timers(self, partition: int, token: str, timer_ids: Sequence[str]) -> None:
+        """Remove timers that fired but changed nothing; ``FencedOut`` if not the owner."""
         if timer_ids:
             keys = self.keys(partition)
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.zrem(keys.timers, *timer_ids)
-                pipe.hdel(keys.timer_docs, *timer_ids)
-                await pipe.execute()
+            k = [keys.fence, keys.timers, keys.timer_docs]
+            await self._fenced("cannot drop timers", partition, token, _DROP, k, timer_ids)
 
-    async def postpone_timers(self, partition: int, timer_ids: Sequence[str], due: float) -> None:
-        """Move timers to ``due`` (a breaker holds them while its participant is down)."""
+    async def postpone_timers(
+        self, partition: int, token: str, timer_ids: Sequence[str], due: float
+    ) -> None:
+        """Move existing timers to ``due`` (never revives a cancelled one); fenced."""
         if timer_ids:
-            await self.redis.zadd(self.keys(partition).timers, dict.fromkeys(timer_ids, due))
+            keys = self.keys(partition)
+            k = [keys.fence, keys.timers]
+            args = [due, *timer_ids]
+            await self._fenced("cannot postpone timers", partition, token, _POSTPONE, k, args)
 
     async def outbox_pending(
         self, partition: int, count: int = 1000
     ) -> list[tuple[bytes, OutboxRecord]]:
         """Unsent outbox entries, oldest first: ``(entry id, record)``."""
-        rows: Any = await self.redis.xrange(self.keys(partition).outbox, count=count)
-        return [(entry_id, OutboxRecord.unpack(fields[b"r"])) for entry_id, fields in rows]
+        with map_redis_errors(f"cannot read the outbox of partition {partition}"):
+            rows: Any = await self.redis.xrange(self.keys(partition).outbox, count=count)
+        return [(entry_id, _unpack(partition, entry_id, fields)) for entry_id, fields in rows]
 
-    async def outbox_ack(self, partition: int, entry_ids: Sequence[bytes]) -> None:
-        """Forget outbox entries the broker has acknowledged."""
-        if entry_ids:
-            await self.redis.xdel(self.keys(partition).outbox, *entry_ids)
+    async def outbox_ack(
+        self,
+        partition: int,
+        token: str,
+        entry_ids: Sequence[bytes],
+        rearm: Sequence[tuple[str, float]] = (),
+    ) -> None:
+        """Forget produced entries and re-arm the step timeouts that still exist.
+
+        ``rearm`` holds ``(timer id, due at)``; one atomic call, ``FencedOut`` if a
+        newer owner holds the partition (then nothing changes).
+        """
+        if entry_ids or rearm:
+            keys = self.keys(partition)
+            args = [len(entry_ids), *entry_ids, *(x for timer in rearm for x in timer)]
+            k = [keys.fence, keys.outbox, keys.timers]
+            what = "cannot acknowledge outbox entries"
+            await self._fenced(what, partition, token, _OUTBOX_ACK, k, args)
 
     async def outbox_size(self, partition: int) -> int:
-        return int(await self.redis.xlen(self.keys(partition).outbox))
+        """How many entries wait in the partition's outbox."""
+        with map_redis_errors(f"cannot measure the outbox of partition {partition}"):
+            return int(await self.redis.xlen(self.keys(partition).outbox))
 
     async def watermarks(self, partition: int) -> dict[str, int]:
-        raw: dict[bytes, bytes] = await self.redis.hgetall(self.keys(partition).watermark)  # type: ignore[assignment]
+        """Per topic, the next offset after the last input applied on ``partition``."""
+        with map_redis_errors(f"cannot read the watermarks of partition {partition}"):
+            raw: dict[bytes, bytes] = await self.redis.hgetall(self.keys(partition).watermark)  # type: ignore[assignment]
         return {k.decode(): int(v) for k, v in raw.items()}
 
     async def count_status(self, partition: int, status: str) -> int:
-        return int(await self.redis.zcard(self.keys(partition).status(status)))
+        """How many sagas of ``partition`` are in ``status``."""
+        with map_redis_errors(f"cannot count {status} sagas of partition {partition}"):
+            return int(await self.redis.zcard(self.keys(partition).status(status)))
+
+    async def _fenced(
+        self, what: str, partition: int, token: str, script: LuaScript,
+        keys: Sequence[str], args: Sequence[Any],
+    ) -> None:  # fmt: skip
+        with map_redis_errors(f"{what} on partition {partition}"):
+            reply = await script.run(self.redis, keys, [token, *args])
+        if _text(reply[0]) == WriteOutcome.FENCED:
+            raise FencedOut(
+                f"{what}: partition {partition} is owned by a newer coordinator "
+                f"(token {token}, current {_text(reply[1]) or 'none'})"
+            )
+
+
+def _call(
+    store: SagaStore, keys: PartitionKeys, token: str, w: Write
+) -> tuple[list[str], list[Any]]:
+    new_status = w.new_status or "NONE"
+    k = [
+        keys.fence, keys.seen(w.message_id), keys.saga(w.saga_id), keys.outbox,
+        keys.timers, keys.timer_docs, keys.status(w.old_status or new_status),
+        keys.status(new_status), keys.watermark,
+    ]  # fmt: skip
+    ttl = store.terminal_ttl_s if w.terminal and store.terminal_ttl_s else ""
+    a: list[Any] = [
+        token, store.seen_ttl_s, w.expected_version,
+        w.new_version if w.state_json is not None else "", w.state_json or b"",
+        new_status, w.saga_id, w.now, ttl,
+        w.watermark[0] if w.watermark else "", w.watermark[1] if w.watermark else 0,
+        len(w.outbox), *(r.pack() for r in w.outbox),
+        len(w.timers), *(x for t in w.timers for x in t),
+        len(w.cancel_timers), *w.cancel_timers,
+    ]  # fmt: skip
+    return k, a
+
+
+def _unpack(partition: int, entry_id: bytes, fields: dict[bytes, bytes]) -> OutboxRecord:
+    try:
+        return OutboxRecord.unpack(fields[b"r"])
+    except (KeyError, ValueError) as exc:
+        raise StoreError(
+            f"outbox entry {entry_id!r} of partition {partition} is corrupt ({exc}): "
+            "it cannot be produced; inspect and delete it by hand",
+            retryable=False,
+        ) from exc
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
