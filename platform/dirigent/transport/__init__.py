@@ -1,8 +1,9 @@
 """Kafka transport: the only package that touches aiokafka."""
 
-from dirigent.transport.admin import TopicSpec, delete_topics, ensure_topics
+from dirigent.transport.admin import TopicSpec, delete_topics, ensure_topics, missing_topics
 from dirigent.transport.consumer import BatchConsumer, ConsumerSettings, InboundRecord
 from dirigent.transport.deadletter import Failure, dead_letter_record, dlt_topic, fingerprint
+from dirigent.transport.dlt_sender import DeadLetter, send_dead_letters
 from dirigent.transport.producer import (
     Compression,
     OutgoingRecord,
@@ -16,6 +17,7 @@ __all__ = [
     "BatchConsumer",
     "Compression",
     "ConsumerSettings",
+    "DeadLetter",
     "Failure",
     "InboundRecord",
     "OutgoingRecord",
@@ -30,4 +32,6 @@ __all__ = [
     "dlt_topic",
     "ensure_topics",
     "fingerprint",
+    "missing_topics",
+    "send_dead_letters",
 ]

@@ -1,16 +1,18 @@
-"""Creating and deleting topics. dirigent never relies on auto topic creation."""
+"""Creating, checking and deleting topics. dirigent never relies on auto topic creation."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError
 
 from dirigent.errors import TransportError
+from dirigent.transport._errors import map_kafka_errors
 
-__all__ = ["TopicSpec", "delete_topics", "ensure_topics"]
+__all__ = ["TopicSpec", "delete_topics", "ensure_topics", "missing_topics"]
 
 
 @dataclass(frozen=True)
@@ -26,42 +28,52 @@ class TopicSpec:
 async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> list[str]:
     """Create the topics that do not exist yet; return the names created."""
     specs = list(specs)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        new = [
-            NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.configs)
-            for s in specs
-            if s.name not in existing
-        ]
-        if not new:
-            return []
-        response = await admin.create_topics(new)
-        errors = [
-            (t[0], t[1], t[2] if len(t) > 2 else None)  # (topic, error code, message)
-            for t in response.topic_errors
-            if t[1] not in (0, TopicAlreadyExistsError.errno)
-        ]
-        if errors:
-            raise TransportError(f"could not create topics: {errors}")
-        return [t.name for t in new]
-    except KafkaError as exc:
-        raise TransportError(f"topic administration failed on {bootstrap}: {exc}") from exc
-    finally:
-        await admin.close()
+    async with _admin(bootstrap, "topic administration") as admin:
+        with map_kafka_errors(f"topic administration on {bootstrap}"):
+            existing = set(await admin.list_topics())
+            new = [
+                NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.configs)
+                for s in specs
+                if s.name not in existing
+            ]
+            if not new:
+                return []
+            response = await admin.create_topics(new)
+    errors = [
+        (t[0], t[1], t[2] if len(t) > 2 else None)  # (topic, error code, message)
+        for t in response.topic_errors
+        if t[1] not in (0, TopicAlreadyExistsError.errno)
+    ]
+    if errors:
+        raise TransportError(f"could not create topics: {errors}", retryable=False)
+    return [t.name for t in new]
+
+
+async def missing_topics(bootstrap: str, names: Iterable[str]) -> list[str]:
+    """The ``names`` that do not exist on the cluster (fresh metadata from the broker)."""
+    async with _admin(bootstrap, "listing topics") as admin:
+        with map_kafka_errors(f"listing topics on {bootstrap}"):
+            existing = set(await admin.list_topics())
+    return [n for n in names if n not in existing]
 
 
 async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
     """Delete topics (missing ones are ignored)."""
+    async with _admin(bootstrap, "deleting topics") as admin:
+        with map_kafka_errors(f"deleting topics on {bootstrap}"):
+            existing = set(await admin.list_topics())
+            doomed = [n for n in names if n in existing]
+            if doomed:
+                await admin.delete_topics(doomed)
+
+
+@contextlib.asynccontextmanager
+async def _admin(bootstrap: str, what: str):  # type: ignore[no-untyped-def]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
+    with map_kafka_errors(f"{what}: connecting an admin client to {bootstrap}"):
+        await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        doomed = [n for n in names if n in existing]
-        if doomed:
-            await admin.delete_topics(doomed)
-    except KafkaError as exc:
-        raise TransportError(f"deleting topics failed on {bootstrap}: {exc}") from exc
+        yield admin
     finally:
-        await admin.close()
+        with contextlib.suppress(TransportError), map_kafka_errors("closing an admin client"):
+            await admin.close()

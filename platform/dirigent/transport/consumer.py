@@ -2,23 +2,39 @@
 
 Offsets are committed only when the caller says its outcome is durable. Used by the
 service runtime and reusable by the coordinator (same settings, same record type).
+
+Nothing an outside producer writes makes ``getmany`` raise or stall: a record that
+cannot be read as it is (a header name that is not UTF-8, a corrupt record, a gzip batch
+that inflates beyond ``max_batch_decompressed_bytes``, a record larger than
+``max_record_bytes`` once decoded) comes out as an ``InboundRecord`` whose ``defect``
+names the problem, and the runtime dead-letters it (see ``dirigent.transport._records``
+for what is bounded before decompression and what is not).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dirigent.errors import TransportError
+from dirigent.transport import _records
+from dirigent.transport._errors import map_kafka_errors
 from dirigent.transport._lifecycle import Lifecycle
 
-__all__ = ["BatchConsumer", "ConsumerSettings", "InboundRecord", "TopicPartition"]
+__all__ = [
+    "BatchConsumer",
+    "ConsumerSettings",
+    "InboundRecord",
+    "TopicPartition",
+    "inbound",
+    "record_size",
+]
 
 
 class ConsumerSettings(BaseSettings):
@@ -30,6 +46,9 @@ class ConsumerSettings(BaseSettings):
     max_poll_records: int = 500
     poll_timeout_ms: int = 500
     max_partition_fetch_bytes: int = 1024 * 1024
+    fetch_max_bytes: int = 8 * 1024 * 1024  # compressed bytes per fetch (aiokafka: 50 MiB)
+    max_batch_decompressed_bytes: int = 32 * 1024 * 1024  # one gzip batch, inflated
+    max_record_bytes: int = 2 * 1024 * 1024  # key + value + headers of one decoded record
     session_timeout_ms: int = 45_000
     heartbeat_interval_ms: int = 3_000
     max_poll_interval_ms: int = 300_000
@@ -37,7 +56,15 @@ class ConsumerSettings(BaseSettings):
 
 @dataclass(frozen=True, slots=True)
 class InboundRecord:
-    """A consumed record, bytes untouched."""
+    """A consumed record, bytes untouched.
+
+    ``defect`` is None for a record read as it is; otherwise it names why the record
+    cannot be used (header names not UTF-8, corrupt, too large, a batch that was not
+    decompressed): dead-letter it and move on. Header names that were not UTF-8 are
+    decoded with ``surrogateescape`` (``name.encode("utf-8", "surrogateescape")`` gives
+    the original bytes back). A defect record of a batch that could not be read has no
+    key, value or headers and stands for the offsets named in ``defect``.
+    """
 
     topic: str
     partition: int
@@ -46,10 +73,16 @@ class InboundRecord:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
+    defect: str | None = None
 
     @property
     def tp(self) -> TopicPartition:
         return TopicPartition(self.topic, self.partition)
+
+    @property
+    def size_bytes(self) -> int:
+        """Key + value + header names and values, as decoded."""
+        return record_size(self.key, self.value, self.headers)
 
 
 class BatchConsumer:
@@ -79,17 +112,27 @@ class BatchConsumer:
         self._consumer: Any = None
 
     async def start(self) -> None:
+        """Connect and join the group (``TransportError`` keeps aiokafka's verdict)."""
         if not self._life.opening():
             return
-        self._consumer = self._build()
+        _records.install()
+        limits = _records.RecordLimits(max_batch_bytes=self.settings.max_batch_decompressed_bytes)
         try:
-            await self._consumer.start()
-            self._subscribe()
-        except KafkaError as exc:
-            await self._consumer.stop()
+            with map_kafka_errors(f"starting consumer {self.group_id} on {self.bootstrap}"):
+                self._consumer = self._build()
+                with _records.limits_scope(limits):  # the fetch task starts in here
+                    await self._consumer.start()
+                self._subscribe()
+        except BaseException:
+            await self._stop_quietly()
             self._life.closing()
-            raise TransportError(f"cannot start consumer {self.group_id}: {exc}") from exc
+            raise
         self._life.opened()
+
+    async def _stop_quietly(self) -> None:
+        if self._consumer is not None:
+            with contextlib.suppress(TransportError), map_kafka_errors("stopping a consumer"):
+                await self._consumer.stop()
 
     def _options(self) -> dict[str, Any]:
         """aiokafka consumer options; dirigent never commits automatically."""
@@ -102,6 +145,7 @@ class BatchConsumer:
             "auto_offset_reset": "earliest",
             "max_poll_records": s.max_poll_records,
             "max_partition_fetch_bytes": s.max_partition_fetch_bytes,
+            "fetch_max_bytes": s.fetch_max_bytes,
             "session_timeout_ms": s.session_timeout_ms,
             "heartbeat_interval_ms": s.heartbeat_interval_ms,
             "max_poll_interval_ms": s.max_poll_interval_ms,
@@ -116,7 +160,8 @@ class BatchConsumer:
     async def close(self) -> None:
         """Leave the group; safe twice. Uncommitted offsets are redelivered later."""
         if self._life.closing():
-            await self._consumer.stop()
+            with map_kafka_errors(f"closing consumer {self.group_id}"):
+                await self._consumer.stop()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -130,34 +175,61 @@ class BatchConsumer:
     async def getmany(
         self, timeout_ms: int | None = None
     ) -> dict[TopicPartition, list[InboundRecord]]:
-        """The next batch, per partition in offset order (empty after the timeout)."""
+        """The next batch, per partition in offset order (empty after the timeout).
+
+        Records that cannot be used as they are come with ``defect`` set (never raised).
+        """
         self._life.check_open()
         timeout = self.settings.poll_timeout_ms if timeout_ms is None else timeout_ms
-        try:
+        with map_kafka_errors(f"fetch for group {self.group_id}"):
             raw = await self._consumer.getmany(
                 timeout_ms=timeout, max_records=self.settings.max_poll_records
             )
-        except KafkaError as exc:
-            raise TransportError(f"fetch failed for group {self.group_id}: {exc!r}") from exc
-        return {tp: [_inbound(m) for m in msgs] for tp, msgs in raw.items() if msgs}
+        limit = self.settings.max_record_bytes
+        return {tp: [inbound(m, limit) for m in msgs] for tp, msgs in raw.items() if msgs}
 
     async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         """Commit ``offsets`` (the next offset to read, i.e. last done + 1)."""
         self._life.check_open()
         if not offsets:
             return
-        try:
+        with map_kafka_errors(f"commit for group {self.group_id}"):
             await self._consumer.commit(dict(offsets))
-        except KafkaError as exc:
-            raise TransportError(f"commit failed for group {self.group_id}: {exc!r}") from exc
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         """Read ``tp`` again from ``offset`` (after an outcome could not be made durable)."""
         self._life.check_open()
-        self._consumer.seek(tp, offset)
+        with map_kafka_errors(f"seek of {tp.topic}[{tp.partition}] to {offset}"):
+            self._consumer.seek(tp, offset)
 
 
-def _inbound(m: Any) -> InboundRecord:
+def record_size(
+    key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes | None]]
+) -> int:
+    """Bytes of key, value, header names (UTF-8, escapes as one byte) and header values."""
+    size = len(key or b"") + len(value or b"")
+    for name, raw in headers:
+        size += len(name.encode("utf-8", "surrogatepass")) + len(raw or b"")
+    return size
+
+
+def inbound(m: Any, max_record_bytes: int | None = None) -> InboundRecord:
+    """An ``InboundRecord`` from an aiokafka ``ConsumerRecord``, with its defect if any."""
+    headers: list[tuple[str, bytes]] = []
+    defects: list[str] = []
+    bad_names: list[bytes] = []
+    for name, raw in m.headers or ():
+        if name == _records.DEFECT_HEADER:
+            defects.append(bytes(raw or b"").decode(errors="replace"))
+            continue
+        if not _is_utf8(name):
+            bad_names.append(name.encode("utf-8", "surrogateescape"))
+        headers.append((name, raw))
+    if bad_names:
+        defects.append(f"header name(s) not valid UTF-8: {', '.join(map(repr, bad_names[:5]))}")
+    size = record_size(m.key, m.value, headers)
+    if max_record_bytes is not None and size > max_record_bytes:
+        defects.append(f"record of {size} bytes exceeds max_record_bytes={max_record_bytes}")
     return InboundRecord(
         topic=m.topic,
         partition=m.partition,
@@ -165,5 +237,14 @@ def _inbound(m: Any) -> InboundRecord:
         timestamp_ms=m.timestamp,
         key=m.key,
         value=m.value,
-        headers=tuple((k, v) for k, v in (m.headers or ())),
+        headers=tuple(headers),
+        defect="; ".join(defects) or None,
     )
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

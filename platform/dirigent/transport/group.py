@@ -13,6 +13,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
+from dirigent.transport._errors import map_kafka_errors
 from dirigent.transport.consumer import BatchConsumer, ConsumerSettings
 
 __all__ = ["GroupConsumer", "RebalanceHook"]
@@ -70,31 +71,43 @@ class GroupConsumer(BatchConsumer):
         self._consumer.subscribe(self.topics, listener=self._listener)
 
     def assignment(self) -> set[TopicPartition]:
-        return set(self._consumer.assignment()) if self._consumer is not None else set()
+        """The partitions assigned to this member now (empty before start)."""
+        if self._consumer is None:
+            return set()
+        with map_kafka_errors(f"assignment of group {self.group_id}"):
+            return set(self._consumer.assignment())
 
     def pause(self, partitions: Iterable[TopicPartition]) -> None:
-        self._consumer.pause(*partitions)
+        """Stop fetching ``partitions`` until ``resume``."""
+        with map_kafka_errors(f"pause in group {self.group_id}"):
+            self._consumer.pause(*partitions)
 
     def resume(self, partitions: Iterable[TopicPartition]) -> None:
-        self._consumer.resume(*partitions)
+        """Fetch ``partitions`` again."""
+        with map_kafka_errors(f"resume in group {self.group_id}"):
+            self._consumer.resume(*partitions)
 
     def paused(self) -> set[TopicPartition]:
-        return set(self._consumer.paused())
+        """The partitions paused now."""
+        with map_kafka_errors(f"paused partitions of group {self.group_id}"):
+            return set(self._consumer.paused())
 
     async def lag(self) -> dict[TopicPartition, int]:
         """Records not yet consumed per assigned partition (highwater - position)."""
         out: dict[TopicPartition, int] = {}
         for tp in self.assignment():
-            high = self._consumer.highwater(tp)
-            if high is not None:
-                out[tp] = max(0, high - await self._consumer.position(tp))
+            with map_kafka_errors(f"lag of {tp.topic}[{tp.partition}]"):
+                high = self._consumer.highwater(tp)
+                if high is not None:
+                    out[tp] = max(0, high - await self._consumer.position(tp))
         return out
 
     async def behind(self) -> set[int]:
         """Partition numbers with records not read yet (or not fetched at all yet)."""
         out: set[int] = set()
         for tp in self.assignment() - self.paused():  # a paused one is not read anyway
-            high = self._consumer.highwater(tp)
-            if high is None or high > await self._consumer.position(tp):
-                out.add(tp.partition)
+            with map_kafka_errors(f"position of {tp.topic}[{tp.partition}]"):
+                high = self._consumer.highwater(tp)
+                if high is None or high > await self._consumer.position(tp):
+                    out.add(tp.partition)
         return out

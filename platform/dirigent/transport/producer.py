@@ -8,6 +8,7 @@ acknowledged by all in-sync replicas (``acks="all"``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -15,10 +16,10 @@ from typing import Any, Literal, Self
 
 from aiokafka import AIOKafkaProducer
 from aiokafka import codec as kafka_codec
-from aiokafka.errors import KafkaError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dirigent.errors import ConfigurationError, PublishFailed
+from dirigent.transport._errors import map_kafka_errors
 from dirigent.transport._lifecycle import Lifecycle
 
 __all__ = ["Compression", "OutgoingRecord", "ProducerSettings", "RawProducer", "SentRecord"]
@@ -86,32 +87,46 @@ class RawProducer:
         self._producer: Any = None
 
     async def start(self) -> None:
+        """Connect (``PublishFailed`` keeps aiokafka's verdict on retryability)."""
         if not self._life.opening():
             return
-        s = self.settings
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            client_id=s.client_id,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=s.linger_ms,
-            max_batch_size=s.max_batch_bytes,
-            max_request_size=s.max_request_bytes,
-            compression_type=s.compression,
-            request_timeout_ms=s.request_timeout_ms,
-        )
         try:
-            await self._producer.start()
-        except KafkaError as exc:
-            await self._producer.stop()
+            self._producer = self._build()
+            with map_kafka_errors(f"connecting a producer to {self.bootstrap}", publish=True):
+                await self._producer.start()
+        except BaseException:
+            await self._stop_quietly()
             self._life.closing()
-            raise PublishFailed(f"cannot connect a producer to {self.bootstrap}: {exc}") from exc
+            raise
         self._life.opened()
+
+    def _build(self) -> Any:
+        s = self.settings
+        try:
+            return AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap,
+                client_id=s.client_id,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=s.linger_ms,
+                max_batch_size=s.max_batch_bytes,
+                max_request_size=s.max_request_bytes,
+                compression_type=s.compression,
+                request_timeout_ms=s.request_timeout_ms,
+            )
+        except (ValueError, TypeError) as exc:  # aiokafka validates its options like this
+            raise ConfigurationError(f"invalid producer settings {s!r}: {exc}") from exc
+
+    async def _stop_quietly(self) -> None:
+        if self._producer is not None:
+            with contextlib.suppress(PublishFailed), map_kafka_errors("stopping", publish=True):
+                await self._producer.stop()
 
     async def close(self) -> None:
         """Flush and close; safe to call twice."""
         if self._life.closing():
-            await self._producer.stop()
+            with map_kafka_errors(f"closing the producer for {self.bootstrap}", publish=True):
+                await self._producer.stop()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -130,14 +145,31 @@ class RawProducer:
         """Produce records (in order per partition) and wait for every acknowledgement."""
         self._life.check_open()
         topic = records[0].topic if records else "?"
-        try:
+        with map_kafka_errors(f"publishing {len(records)} record(s) to {topic}", publish=True):
             futures = [await self._enqueue(r) for r in records]
             metadata = await asyncio.gather(*futures)
-        except KafkaError as exc:
-            raise PublishFailed(
-                f"publishing {len(records)} record(s) to {topic} failed: {exc!r}"
-            ) from exc
         return [SentRecord(m.topic, m.partition, m.offset) for m in metadata]
+
+    async def send_each(
+        self, records: Sequence[OutgoingRecord]
+    ) -> list[SentRecord | PublishFailed]:
+        """Produce records and report each one's own fate (acknowledged or why not).
+
+        Unlike ``send_batch`` one refused record (too large, say) does not hide whether
+        the others were stored. Example::
+
+            for record, result in zip(records, await producer.send_each(records)):
+                if isinstance(result, PublishFailed) and not result.retryable: ...
+        """
+        self._life.check_open()
+        futures: list[asyncio.Future[Any] | PublishFailed] = []
+        for r in records:
+            try:
+                with map_kafka_errors(f"publishing to {r.topic}", publish=True):
+                    futures.append(await self._enqueue(r))
+            except PublishFailed as exc:
+                futures.append(exc)
+        return [await _outcome(f, r.topic) for f, r in zip(futures, records, strict=True)]
 
     async def _enqueue(self, r: OutgoingRecord) -> asyncio.Future[Any]:
         headers = list(r.headers)
@@ -145,6 +177,19 @@ class RawProducer:
             r.topic, r.value, key=r.key, headers=headers, partition=r.partition
         )
         return fut
+
+
+async def _outcome(
+    fut: asyncio.Future[Any] | PublishFailed, topic: str
+) -> SentRecord | PublishFailed:
+    if isinstance(fut, PublishFailed):
+        return fut
+    try:
+        with map_kafka_errors(f"publishing to {topic}", publish=True):
+            m = await fut
+    except PublishFailed as exc:
+        return exc
+    return SentRecord(m.topic, m.partition, m.offset)
 
 
 def _check_compression(compression: str | None) -> None:

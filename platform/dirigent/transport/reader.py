@@ -11,11 +11,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
+from aiokafka.errors import UnknownTopicOrPartitionError
 from aiokafka.partitioner import murmur2
 
 from dirigent.errors import TransportError
-from dirigent.transport import InboundRecord
+from dirigent.transport import _records
+from dirigent.transport._errors import map_kafka_errors
+from dirigent.transport.consumer import InboundRecord, inbound
 
 __all__ = ["partition_count", "partition_for", "read_topic"]
 
@@ -27,28 +29,26 @@ async def read_topic(
 
     Records come partition by partition, each in offset order. No group, no commit.
     """
+    _records.install()
     consumer = _consumer(bootstrap)
     try:
         tps = await _partitions(bootstrap, topic)
-        await consumer.start()
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends: dict[TopicPartition, int] = await consumer.end_offsets(tps)
+        with map_kafka_errors(f"reading topic {topic} on {bootstrap}"):
+            await consumer.start()
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends: dict[TopicPartition, int] = await consumer.end_offsets(tps)
         return await asyncio.wait_for(_drain(consumer, ends, limit), timeout_s)
-    except KafkaError as exc:
-        raise TransportError(f"reading topic {topic} failed on {bootstrap}: {exc!r}") from exc
     except TimeoutError as exc:
         raise TransportError(f"reading topic {topic} took longer than {timeout_s}s") from exc
     finally:
-        await consumer.stop()
+        with map_kafka_errors(f"closing the reader of {topic}"):
+            await consumer.stop()
 
 
 async def partition_count(bootstrap: str, topic: str) -> int:
     """The number of partitions of ``topic`` (``TransportError`` if it does not exist)."""
-    try:
-        return len(await _partitions(bootstrap, topic))
-    except KafkaError as exc:
-        raise TransportError(f"reading metadata of {topic} failed on {bootstrap}: {exc!r}") from exc
+    return len(await _partitions(bootstrap, topic))
 
 
 def _consumer(bootstrap: str) -> Any:
@@ -63,13 +63,14 @@ def _consumer(bootstrap: str) -> Any:
 
 async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="dirigent-ops")
-    await admin.start()
-    try:
-        [found] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
+    with map_kafka_errors(f"reading metadata of {topic} on {bootstrap}"):
+        await admin.start()
+        try:
+            [found] = await admin.describe_topics([topic])
+        finally:
+            await admin.close()
     if found["error_code"] == UnknownTopicOrPartitionError.errno:
-        raise TransportError(f"topic {topic} does not exist")
+        raise TransportError(f"topic {topic} does not exist", retryable=False)
     if found["error_code"] != 0:
         raise TransportError(f"cannot describe topic {topic}: error {found['error_code']}")
     return sorted(TopicPartition(topic, p["partition"]) for p in found["partitions"])
@@ -82,26 +83,15 @@ async def _drain(
     pending = {tp for tp, end in ends.items() if end > 0}
     total = 0
     while pending and (limit is None or total < limit):
-        batch = await consumer.getmany(*pending, timeout_ms=500)
-        for tp, messages in batch.items():
-            kept = [_inbound(m) for m in messages if m.offset < ends[tp]]
-            by_tp[tp].extend(kept)
-            total += len(kept)
-        pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+        with map_kafka_errors("reading a topic"):
+            batch = await consumer.getmany(*pending, timeout_ms=500)
+            for tp, messages in batch.items():
+                kept = [inbound(m) for m in messages if m.offset < ends[tp]]
+                by_tp[tp].extend(kept)
+                total += len(kept)
+            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
     records = [r for tp in sorted(by_tp, key=lambda t: t.partition) for r in by_tp[tp]]
     return records if limit is None else records[:limit]
-
-
-def _inbound(m: Any) -> InboundRecord:
-    return InboundRecord(
-        topic=m.topic,
-        partition=m.partition,
-        offset=m.offset,
-        timestamp_ms=m.timestamp,
-        key=m.key,
-        value=m.value,
-        headers=tuple((k, v) for k, v in (m.headers or ())),
-    )
 
 
 def partition_for(key: str, partitions: int) -> int:
