@@ -59,6 +59,7 @@ async def test_outbox_entries_of_the_previous_format_are_still_read(store: SagaS
 
 async def test_a_corrupt_outbox_entry_is_a_permanent_store_error(store: SagaStore) -> None:
     entry_id = await store.redis.xadd(store.keys(0).outbox, {"r": b"\x00\x00\x00\x09abc"})
+    assert isinstance(entry_id, bytes)
     with pytest.raises(StoreError, match=entry_id.decode()) as caught:
         await store.outbox_pending(0)
     assert caught.value.retryable is False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from redis.asyncio import Redis
 
@@ -15,5 +17,5 @@ class TestRedisSagaStore(StoreContract):
         return SagaStore(redis, namespace=f"test-{uid}", seen_ttl_s=60)
 
     async def scheduled(self, store: SagaStore, partition: int) -> dict[str, float]:
-        rows = await store.redis.zrange(store.keys(partition).timers, 0, -1, withscores=True)
-        return {member.decode(): score for member, score in rows}
+        rows: Any = await store.redis.zrange(store.keys(partition).timers, 0, -1, withscores=True)
+        return {member.decode(): float(score) for member, score in rows}
