@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from dirigent.errors import ConfigurationError
 from dirigent.events import Event
 from dirigent.service.context import HandlerContext
-from dirigent.service.retry import RetryPolicy
+from dirigent.service.retry import HandlerRetry
 
 __all__ = ["Handler", "HandlerSpec", "HandlerTable", "Reply"]
 
@@ -26,7 +26,7 @@ class HandlerSpec:
     func: Callable[[Any, HandlerContext], Awaitable[Reply]]
     name: str
     reply_topic: str
-    retry: RetryPolicy
+    retry: HandlerRetry
 
 
 class HandlerTable:
@@ -48,6 +48,11 @@ class HandlerTable:
 
     def __len__(self) -> int:
         return len(self._by_type)
+
+    @property
+    def reply_topics(self) -> list[str]:
+        """Every handler's reply topic."""
+        return [s.reply_topic for s in self._by_type.values()]
 
     @property
     def models(self) -> list[type[Event]]:

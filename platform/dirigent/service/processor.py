@@ -3,7 +3,13 @@
 Reusable outside ``Service`` (the Faust integration feeds it records). ``process``
 returns only when the outcome is durable (reply stored in Redis and acknowledged by
 Kafka, or dead letter acknowledged); it raises ``StoreError``/``TransportError`` when
-that could not be achieved, and then the offset must not be committed.
+that could not be achieved, and then the offset must not be committed. Such an error
+is retryable unless retrying cannot help (a dead-letter topic that cannot be written).
+
+Poison, dead-lettered at once (in reduced form if it does not fit whole): a record with
+a ``defect`` (header names not UTF-8, corrupt, a batch too large to decompress), a
+tombstone, a payload over the limit, bad envelope headers, an unknown type, bytes the
+codec cannot decode, and replies the broker refuses for good (too large).
 """
 
 from __future__ import annotations
@@ -16,7 +22,14 @@ from dataclasses import dataclass
 
 import structlog
 
-from dirigent.errors import ContractError, EnvelopeError, UnknownSchema
+from dirigent.errors import (
+    ContractError,
+    DecodeError,
+    EnvelopeError,
+    PublishFailed,
+    StoreError,
+    UnknownSchema,
+)
 from dirigent.events import AvroCodec, Event
 from dirigent.events.envelope import DEFAULT_LIMITS, Envelope, EnvelopeLimits
 from dirigent.observability import bind_context
@@ -25,18 +38,22 @@ from dirigent.service.context import HandlerContext
 from dirigent.service.handlers import HandlerSpec, HandlerTable
 from dirigent.service.metrics import ServiceMetrics
 from dirigent.store.idempotency import IdempotencyStore
+from dirigent.transport import send_dead_letters
 from dirigent.transport.consumer import InboundRecord
-from dirigent.transport.deadletter import Failure, dead_letter_record
+from dirigent.transport.deadletter import Failure
 from dirigent.transport.producer import OutgoingRecord, RawProducer
 
-__all__ = ["Outcome", "RecordProcessor"]
+__all__ = ["RecordOutcome", "RecordProcessor"]
 
 # dirigent.observability.get_logger(name) currently clashes with structlog's `logger` kwarg.
 log = structlog.get_logger(__name__)
 NO_HANDLER = "-"
+_PROBE_ID = "dirigent-probe"  # a message id no producer uses: a cheap read of the store
 
 
-class Outcome(enum.Enum):
+class RecordOutcome(enum.Enum):
+    """What became of one record (not to be confused with the saga store's outcomes)."""
+
     HANDLED = "handled"
     DUPLICATE = "duplicate"
     DEAD_LETTERED = "dead_lettered"
@@ -56,7 +73,8 @@ class RecordProcessor:
     limits: EnvelopeLimits = DEFAULT_LIMITS
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
-    async def process(self, record: InboundRecord) -> Outcome:
+    async def process(self, record: InboundRecord) -> RecordOutcome:
+        """Make the outcome of ``record`` durable (see the module docstring)."""
         try:
             env, spec = self._admit(record)
         except ContractError as exc:
@@ -64,10 +82,11 @@ class RecordProcessor:
         with bind_context(message_id=env.message_id, saga_id=env.saga_id, handler=spec.name):
             stored = await self.idempotency.get(env.message_id)
             if stored is not None:
-                await self.producer.send_batch(stored)
+                if failure := await self._publish(stored, spec):
+                    return await self._dead_letter(record, failure)
                 self.metrics.count(self.metrics.duplicates, spec.name)
                 log.info("duplicate: stored reply re-sent", replies=len(stored))
-                return Outcome.DUPLICATE
+                return RecordOutcome.DUPLICATE
             try:
                 event = await self.codec.adecode(record.value or b"", reader=spec.model)
             except ContractError as exc:
@@ -77,11 +96,22 @@ class RecordProcessor:
                 return await self._dead_letter(record, result)
             # Store first, then publish: a crash in between re-sends the stored bytes.
             replies = await asyncio.shield(self.idempotency.put(env.message_id, result))
-            await self.producer.send_batch(replies)
+            if failure := await self._publish(replies, spec):
+                return await self._dead_letter(record, failure)
             self.metrics.count(self.metrics.handled, spec.name)
-            return Outcome.HANDLED
+            return RecordOutcome.HANDLED
+
+    async def store_answers(self) -> bool:
+        """True if the idempotency store answers now (after an outage, say)."""
+        try:
+            await self.idempotency.get(_PROBE_ID)
+        except StoreError:
+            return False
+        return True
 
     def _admit(self, record: InboundRecord) -> tuple[Envelope, HandlerSpec]:
+        if record.defect is not None:
+            raise DecodeError(f"{_where(record)} cannot be read: {record.defect}")
         if record.value is None:
             raise EnvelopeError(f"{_where(record)} has no value (tombstone)")
         self.limits.check_payload(record.value)
@@ -90,6 +120,17 @@ class RecordProcessor:
         if spec is None:
             raise UnknownSchema(f"no handler for {env.type} at {_where(record)}")
         return env, spec
+
+    async def _publish(self, replies: list[OutgoingRecord], spec: HandlerSpec) -> Failure | None:
+        """Send replies; a refusal that retrying cannot fix is a failure of the input."""
+        try:
+            await self.producer.send_batch(replies)
+        except PublishFailed as exc:
+            if exc.retryable:
+                raise
+            now = _now_ms()
+            return Failure.of(exc, handler=spec.name, attempts=1, first_ms=now, last_ms=now)
+        return None
 
     async def _run(
         self, spec: HandlerSpec, event: Event, env: Envelope, record: InboundRecord
@@ -120,24 +161,26 @@ class RecordProcessor:
                 )
                 await self.sleep(delay)
 
-    async def _poison(self, record: InboundRecord, exc: Exception, handler: str) -> Outcome:
+    async def _poison(self, record: InboundRecord, exc: Exception, handler: str) -> RecordOutcome:
         now = _now_ms()
         return await self._dead_letter(
             record, Failure.of(exc, handler=handler, attempts=1, first_ms=now, last_ms=now)
         )
 
-    async def _dead_letter(self, record: InboundRecord, failure: Failure) -> Outcome:
-        await self.producer.send(dead_letter_record(record, failure, group=self.group))
+    async def _dead_letter(self, record: InboundRecord, failure: Failure) -> RecordOutcome:
+        [sent] = await send_dead_letters(self.producer, [(record, failure)], group=self.group)
+        # Counted and logged only now: the broker acknowledged the dead letter.
         self.metrics.count(self.metrics.dead_lettered, failure.handler)
         log.error(
             "dead-lettered",
             where=_where(record),
+            dlt=f"{sent.topic}[{sent.partition}]@{sent.offset}",
             error_class=failure.error_class,
-            error=failure.message,
+            error=failure.message[:1024],
             fingerprint=failure.fingerprint,
             attempts=failure.attempts,
         )
-        return Outcome.DEAD_LETTERED
+        return RecordOutcome.DEAD_LETTERED
 
 
 def _where(record: InboundRecord) -> str:

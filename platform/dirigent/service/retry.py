@@ -13,16 +13,19 @@ from aiokafka.errors import KafkaError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from dirigent.errors import DirigentError, RetryableError
+from dirigent.errors import ConfigurationError, DirigentError, RetryableError
 
-__all__ = ["RetryPolicy", "is_retryable"]
+__all__ = ["HandlerRetry", "check_handler_retry", "is_retryable"]
 
 _TRANSIENT = (TimeoutError, ConnectionError, RedisConnectionError, RedisTimeoutError)
 
 
 @dataclass(frozen=True, kw_only=True)
-class RetryPolicy:
-    """How often and how patiently a handler is retried in process.
+class HandlerRetry:
+    """How often and how patiently a *service handler* is retried in process.
+
+    Not to be confused with ``dirigent.RetryPolicy``, a saga step's retry policy (run
+    by the coordinator); ``Service`` refuses one with a ``ConfigurationError``.
 
     Attempt ``n`` (1-based) that failed waits ``uniform(0, min(max_backoff_s,
     initial_backoff_s * multiplier ** (n - 1)))`` ("full jitter"), unless the error
@@ -31,7 +34,7 @@ class RetryPolicy:
 
     Example::
 
-        @service.handles(ReserveStock, retry=RetryPolicy(max_attempts=5, initial_backoff_s=0.2))
+        @service.handles(ReserveStock, retry=HandlerRetry(max_attempts=5, initial_backoff_s=0.2))
     """
 
     max_attempts: int = 5
@@ -59,6 +62,21 @@ class RetryPolicy:
 
     def should_retry(self, attempt: int, exc: BaseException) -> bool:
         return attempt < self.max_attempts and is_retryable(exc, self.retry_unclassified)
+
+
+def check_handler_retry(value: object, where: str) -> HandlerRetry | None:
+    """``value`` if it is a ``HandlerRetry`` or None; else a clear ``ConfigurationError``."""
+    if value is None or isinstance(value, HandlerRetry):
+        return value
+    hint = ""
+    if type(value).__name__ == "RetryPolicy":
+        hint = (
+            " (dirigent.RetryPolicy is the retry policy of a saga step, run by the "
+            "coordinator; a service handler takes dirigent.service.HandlerRetry)"
+        )
+    raise ConfigurationError(
+        f"{where}: retry must be a dirigent.service.HandlerRetry, not {value!r}{hint}"
+    )
 
 
 def is_retryable(exc: BaseException, unclassified: bool = True) -> bool:

@@ -8,18 +8,19 @@ import signal
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+import structlog
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from dirigent.errors import ConfigurationError
+from dirigent.errors import ConfigurationError, TransportError
 from dirigent.events import AvroCodec, Event
 from dirigent.events.envelope import EnvelopeLimits
-from dirigent.service._loop import ConsumeLoop
+from dirigent.service._loop import Backoff, ConsumeLoop, permanent
 from dirigent.service.context import HandlerContext
 from dirigent.service.handlers import HandlerSpec, HandlerTable, Reply, handler_name
 from dirigent.service.metrics import ServiceMetrics
 from dirigent.service.processor import RecordProcessor
-from dirigent.service.retry import RetryPolicy
+from dirigent.service.retry import HandlerRetry, check_handler_retry
 from dirigent.service.settings import ServiceSettings
 from dirigent.store.idempotency import IdempotencySettings, IdempotencyStore
 from dirigent.transport import (
@@ -30,9 +31,13 @@ from dirigent.transport import (
     TopicSpec,
     dlt_topic,
     ensure_topics,
+    missing_topics,
 )
 
 __all__ = ["Service"]
+
+# dirigent.observability.get_logger(name) currently clashes with structlog's `logger` kwarg.
+log = structlog.get_logger(__name__)
 
 E = TypeVar("E", bound=Event)
 Fn = Callable[[E, HandlerContext], Awaitable[Reply]]
@@ -65,7 +70,7 @@ class Service:
         bootstrap: str,
         redis: Redis,
         group_id: str | None = None,
-        retry: RetryPolicy | None = None,
+        retry: HandlerRetry | None = None,
         settings: ServiceSettings | None = None,
         idempotency: IdempotencySettings | None = None,
         producer_settings: ProducerSettings | None = None,
@@ -78,20 +83,22 @@ class Service:
         self.reply_topic = reply_topic
         self.bootstrap = bootstrap
         self.group_id = group_id or name
-        self.default_retry = retry or RetryPolicy()
+        self.default_retry = check_handler_retry(retry, f"Service({name!r})") or HandlerRetry()
         self.settings = settings or ServiceSettings()
         self.handlers = HandlerTable()
         self.metrics = ServiceMetrics(name, registry)
         self.idempotency = IdempotencyStore(redis, namespace=self.group_id, settings=idempotency)
         self.producer = RawProducer(bootstrap, settings=producer_settings)
+        self._producer_settings = producer_settings
         self._consumer_settings = consumer_settings
         self._stopping = asyncio.Event()
         self._started = False
 
     def handles(
-        self, model: type[E], *, retry: RetryPolicy | None = None, reply_topic: str | None = None
+        self, model: type[E], *, retry: HandlerRetry | None = None, reply_topic: str | None = None
     ) -> Callable[[Fn[E]], Fn[E]]:
         """Decorator form of ``add_handler``."""
+        check_handler_retry(retry, f"{self.name}.handles({model.__qualname__})")
 
         def register(func: Fn[E]) -> Fn[E]:
             self.add_handler(model, func, retry=retry, reply_topic=reply_topic)
@@ -104,10 +111,11 @@ class Service:
         model: type[E],
         func: Fn[E],
         *,
-        retry: RetryPolicy | None = None,
+        retry: HandlerRetry | None = None,
         reply_topic: str | None = None,
     ) -> None:
         """Handle ``model`` (by its Avro type name) with ``func``; replies go to ``reply_topic``."""
+        retry = check_handler_retry(retry, f"{self.name}.add_handler({model.__qualname__})")
         self.handlers.add(
             HandlerSpec(
                 model=model,
@@ -132,22 +140,75 @@ class Service:
         )
 
     async def run(self, *, handle_signals: bool = False) -> None:
-        """Consume until ``stop()`` (or SIGTERM/SIGINT); drains and commits on the way out."""
+        """Consume until ``stop()`` (or SIGTERM/SIGINT); drains and commits on the way out.
+
+        Transient faults (broker or Redis down) are waited out; a permanent one
+        (credentials, ACLs, a topic that does not exist) raises ``ConfigurationError``.
+        """
         self._check_startable()
-        await self.ensure_dlt_topics()
-        consumer = BatchConsumer(
-            self.bootstrap, self.topics, group_id=self.group_id, settings=self._consumer_settings
-        )
-        async with self.producer, consumer:
-            loop = ConsumeLoop(consumer, self.processor(), self.settings, self._stopping)
-            with self._signals(handle_signals):
+        with self._signals(handle_signals):
+            consumer = await self._start()
+            if consumer is None:
+                return  # stopped while starting
+            try:
+                loop = ConsumeLoop(consumer, self.processor(), self.settings, self._stopping)
                 await loop.run()
+            finally:
+                await _close(consumer.close(), "consumer")
+                await _close(self.producer.close(), "producer")
+
+    async def _start(self) -> BatchConsumer | None:
+        """Topics checked, producer and consumer started; retried while transient."""
+        backoff = Backoff(self.settings.infra_backoff_initial_s, self.settings.infra_backoff_max_s)
+        while not self._stopping.is_set():
+            consumer = BatchConsumer(
+                self.bootstrap,
+                self.topics,
+                group_id=self.group_id,
+                settings=self._consumer_settings,
+            )
+            try:
+                await self._check_topics()
+                await self.producer.start()
+                await consumer.start()
+                return consumer
+            except TransportError as exc:
+                await _close(consumer.close(), "consumer")
+                await _close(self.producer.close(), "producer")
+                self.producer = RawProducer(self.bootstrap, settings=self._producer_settings)
+                if not exc.retryable:
+                    raise permanent(exc, f"starting service {self.name}") from exc
+                delay = backoff.next_delay_s()
+                log.warning("service cannot start yet; retrying", delay_s=delay, error=repr(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+        return None
+
+    async def _check_topics(self) -> None:
+        """DLT topics created; input and reply topics must exist (never auto-created)."""
+        await self.ensure_dlt_topics()
+        needed = [*self.topics, self.reply_topic, *self.handlers.reply_topics]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.topic_wait_s
+        while missing := await missing_topics(self.bootstrap, dict.fromkeys(needed)):
+            if loop.time() >= deadline:
+                raise ConfigurationError(
+                    f"service {self.name}: topic(s) {', '.join(missing)} do not exist on "
+                    f"{self.bootstrap} (waited {self.settings.topic_wait_s}s; dirigent never "
+                    "relies on auto topic creation: create them first)"
+                )
+            log.warning("waiting for topics to be created", missing=missing)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), 1.0)
+            if self._stopping.is_set():
+                return
 
     def stop(self) -> None:
         """Ask ``run`` to finish the batch in flight, commit it and return."""
         self._stopping.set()
 
     async def ensure_dlt_topics(self) -> None:
+        """Create ``<topic>.dlt`` for every input topic that has none yet."""
         s = self.settings
         specs = [
             TopicSpec(dlt_topic(t), s.dlt_partitions, s.dlt_replication_factor) for t in self.topics
@@ -172,3 +233,11 @@ class Service:
         finally:
             for sig in sigs:
                 loop.remove_signal_handler(sig)
+
+
+async def _close(closing: Awaitable[None], what: str) -> None:
+    """Close a client on the way out; a broker that is gone cannot fail the shutdown."""
+    try:
+        await closing
+    except TransportError as exc:
+        log.warning(f"closing the {what} failed", error=repr(exc))

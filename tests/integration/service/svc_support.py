@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from dirigent.events import Event, Record, SchemaCatalog, SingleObjectCodec
 from dirigent.events.catalog import parse_standalone
-from dirigent.service import RetryPolicy, Service
+from dirigent.service import HandlerRetry, Service
 from dirigent.transport import BatchConsumer, InboundRecord
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas" / "shop"
@@ -75,7 +75,7 @@ def reserve(order_id: str) -> ReserveStock:
     return ReserveStock(order_id=order_id, items=[StockLine(sku="sku-1", quantity=2)])
 
 
-FAST = RetryPolicy(max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.05)
+FAST = HandlerRetry(max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.05)
 
 
 def make_service(

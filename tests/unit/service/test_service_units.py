@@ -14,7 +14,7 @@ from dirigent.errors import (
     StoreError,
     TransportError,
 )
-from dirigent.service import RetryPolicy, is_retryable
+from dirigent.service import HandlerRetry, is_retryable
 from dirigent.store import keys
 from dirigent.store.idempotency import decode_replies, encode_replies
 from dirigent.transport import (
@@ -30,7 +30,7 @@ from dirigent.transport import (
 
 @pytest.mark.parametrize("attempt", [1, 2, 3, 5, 10, 200])
 def test_full_jitter_delay_stays_within_the_exponential_ceiling(attempt: int) -> None:
-    policy = RetryPolicy(initial_backoff_s=0.1, max_backoff_s=2.0, multiplier=2.0)
+    policy = HandlerRetry(initial_backoff_s=0.1, max_backoff_s=2.0, multiplier=2.0)
     rng = random.Random(attempt)
     delays = [policy.delay_s(attempt, ValueError(), rng) for _ in range(500)]
     ceiling = min(2.0, 0.1 * 2 ** (attempt - 1))
@@ -40,19 +40,19 @@ def test_full_jitter_delay_stays_within_the_exponential_ceiling(attempt: int) ->
 
 
 def test_an_error_can_ask_for_its_own_delay_capped_by_the_policy() -> None:
-    policy = RetryPolicy(max_backoff_s=5.0)
+    policy = HandlerRetry(max_backoff_s=5.0)
     assert policy.delay_s(1, RetryableError("x", next_retry_delay_s=1.5)) == 1.5
     assert policy.delay_s(1, RetryableError("x", next_retry_delay_s=60)) == 5.0
 
 
 def test_attempts_are_bounded_and_non_retryable_errors_skip_retries() -> None:
-    policy = RetryPolicy(max_attempts=3)
+    policy = HandlerRetry(max_attempts=3)
     assert policy.should_retry(2, RetryableError("busy"))
     assert not policy.should_retry(3, RetryableError("busy"))
     assert not policy.should_retry(1, NonRetryableError("no"))
-    assert not RetryPolicy(retry_unclassified=False).should_retry(1, KeyError("bug"))
+    assert not HandlerRetry(retry_unclassified=False).should_retry(1, KeyError("bug"))
     with pytest.raises(ValueError, match="max_attempts"):
-        RetryPolicy(max_attempts=0)
+        HandlerRetry(max_attempts=0)
 
 
 @pytest.mark.parametrize(
