@@ -233,4 +233,7 @@ def _parse_time(text: str) -> datetime:
         raise EnvelopeError(f"bad header dirigent-time: {text!r}") from exc
     if moment.tzinfo is None:
         raise EnvelopeError(f"bad header dirigent-time: {text!r} has no time zone")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise EnvelopeError(f"bad header dirigent-time: {text!r} is out of range") from exc
