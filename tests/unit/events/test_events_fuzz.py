@@ -6,6 +6,7 @@ poison errors); nothing else escapes, nothing hangs (hypothesis deadline).
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from hypothesis import HealthCheck, example, given, settings
@@ -57,7 +58,9 @@ def _decodes_or_contract_error(headers: list[tuple[str, bytes | None]]) -> None:
         env = Envelope.from_headers(headers, EnvelopeLimits(max_headers_bytes=4096))
     except ContractError:
         return
-    assert env.message_id and env.type and env.schema_ref
+    assert env.message_id
+    assert env.type
+    assert env.schema_ref
 
 
 @FUZZ
@@ -90,10 +93,8 @@ def test_a_valid_envelope_survives_foreign_headers_with_non_utf8_names() -> None
 @FUZZ
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_decode_or_raise_a_contract_error(data: bytes) -> None:
-    try:
+    with contextlib.suppress(ContractError):
         CODEC.decode(data)
-    except ContractError:
-        pass
 
 
 @FUZZ
@@ -103,10 +104,8 @@ def test_a_known_fingerprint_with_any_body_decodes_or_raises_a_contract_error(
 ) -> None:
     framed = SINGLE_OBJECT_MAGIC + model.avro_schema.fingerprint_bytes + body
     for reader in (None, model):
-        try:
+        with contextlib.suppress(ContractError):
             CODEC.decode(framed, reader=reader)
-        except ContractError:
-            pass
 
 
 @FUZZ
@@ -118,7 +117,5 @@ def test_a_valid_payload_cut_or_extended_decodes_or_raises_a_contract_error(
     encoded = CODEC.encode(data.draw(events_of(model)))
     cut = data.draw(st.integers(0, len(encoded)))
     tail = data.draw(st.binary(max_size=16))
-    try:
+    with contextlib.suppress(ContractError):
         CODEC.decode(encoded[:cut] + tail, reader=model)
-    except ContractError:
-        pass

@@ -37,7 +37,8 @@ def batch(base_offset: int, records: Sequence[Rec], *, codec: int = 0) -> bytes:
 
 def with_bytes_replaced(raw: bytes, old: bytes, new: bytes) -> bytes:
     """``raw`` with ``old`` replaced by ``new`` (same length) and the CRC made right."""
-    assert len(old) == len(new) and raw.count(old) == 1
+    assert len(old) == len(new)
+    assert raw.count(old) == 1
     return fix_crc(raw.replace(old, new))
 
 

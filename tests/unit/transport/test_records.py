@@ -31,7 +31,8 @@ def test_a_header_name_that_is_not_utf8_is_a_defect_and_the_partition_moves_on()
         (0, b"good0", True), (1, b"bad", False), (2, b"good2", True),
     ]  # fmt: skip
     defect = records[1]
-    assert "not valid UTF-8" in (defect.defect or "") and r"\xff\xfe" in (defect.defect or "")
+    assert "not valid UTF-8" in (defect.defect or "")
+    assert r"\xff\xfe" in (defect.defect or "")
     name, value = defect.headers[0]
     assert (name.encode("utf-8", "surrogateescape"), value) == (b"\xff\xfe", b"x")
     assert defect.headers[1] == ("ok", b"1")
@@ -52,7 +53,8 @@ def test_a_gzip_batch_that_inflates_beyond_the_cap_becomes_one_defect_record() -
         records = consume(buffer)
     first, nxt = records
     assert (first.offset, first.value, nxt.offset, nxt.value) == (9, None, 10, b"next")
-    assert "5..9" in (first.defect or "") and "inflates beyond 200000" in (first.defect or "")
+    assert "5..9" in (first.defect or "")
+    assert "inflates beyond 200000" in (first.defect or "")
 
 
 def test_a_gzip_batch_under_the_cap_is_read_as_usual() -> None:
@@ -66,12 +68,14 @@ def test_a_batch_with_a_bad_crc_is_a_defect_not_a_stall() -> None:
     raw = bytearray(batch(3, [(None, b"v", [])]))
     raw[-1] ^= 0xFF
     [record] = consume(bytes(raw))
-    assert record.offset == 3 and "CRC" in (record.defect or "")
+    assert record.offset == 3
+    assert "CRC" in (record.defect or "")
 
 
 def test_a_decoded_record_over_the_size_limit_is_a_defect() -> None:
     [record] = consume(batch(0, [(None, b"x" * 5000, [])]), max_record_bytes=4096)
-    assert record.value == b"x" * 5000 and "exceeds max_record_bytes=4096" in (record.defect or "")
+    assert record.value == b"x" * 5000
+    assert "exceeds max_record_bytes=4096" in (record.defect or "")
 
 
 def test_gunzip_capped_stops_at_the_cap() -> None:
