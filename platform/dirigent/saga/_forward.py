@@ -1,6 +1,15 @@
-"""Forward progress: send units, take replies, retry, and hand failures to compensation."""
+"""Forward progress: send units, take replies, retry, and hand failures to compensation.
+
+A timeout is not a failure: the participant may have applied the command. A timed-out
+attempt is re-sent with the same command id (the participant answers the repeat from
+its idempotency store); when the policy runs out while the outcome is still unknown, a
+compensatable step is compensated like a succeeded one, and a pivot or later step parks
+the saga for an operator (it is never compensated, and never guessed).
+"""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from dirigent.events import Event
 from dirigent.saga import _compensation
@@ -9,7 +18,7 @@ from dirigent.saga.decision import Phase, TimerKind
 from dirigent.saga.state import SagaStatus, StepState, StepStatus
 from dirigent.saga.steps import Step, StepKind
 
-__all__ = ["on_reply", "on_retry", "on_timeout", "start_unit"]
+__all__ = ["on_late_reply", "on_reply", "on_retry", "on_timeout", "start_unit"]
 
 
 def start_unit(w: Work, index: int) -> None:
@@ -20,15 +29,51 @@ def start_unit(w: Work, index: int) -> None:
 
 
 def on_reply(w: Work, step: Step, st: StepState, event: Event) -> None:
+    """The reply to the command in flight."""
     w.cancel_timer(TimerKind.STEP_TIMEOUT, step.name, Phase.FORWARD, st.attempt)
     if event.event_type in step.success_types:
         _succeeded(w, step, st, event)
     else:
-        _attempt_failed(w, step, st, f"replied {event.event_type}", event.event_type)
+        why = f"replied {event.event_type}"
+        _attempt_failed(w, step, st, why, event.event_type, unknown=False)
+
+
+def on_late_reply(w: Work, step: Step, st: StepState, event: Event) -> None:
+    """A reply to a command that timed out: waiting for its re-send, or out of attempts."""
+    et = event.event_type
+    success = et in step.success_types
+    if st.status is StepStatus.RETRY_WAIT:
+        if success:
+            w.cancel_timer(TimerKind.RETRY, step.name, Phase.FORWARD, st.attempt + 1)
+            _succeeded(w, step, st, event)
+        elif step.retry.allows_retry(st.attempt, et):
+            w.steps[step.name] = replace(st, unknown=False)  # the next attempt gets a new id
+            w.note = f"step {step.name!r} attempt {st.attempt} replied {et} late"
+        else:
+            w.cancel_timer(TimerKind.RETRY, step.name, Phase.FORWARD, st.attempt + 1)
+            _attempt_failed(w, step, replace(st, unknown=False), f"replied {et}", et,
+                            unknown=False)  # fmt: skip
+        return
+    # UNKNOWN: out of attempts with no reply; the saga is compensating or parked on it.
+    if w.status is SagaStatus.COMPENSATING:
+        w.steps[step.name] = replace(
+            st, status=StepStatus.SUCCEEDED if success else StepStatus.FAILED, unknown=False
+        )
+        w.note = f"step {step.name!r} replied {et} late; its compensation is queued"
+        return
+    if success:
+        _succeeded(w, step, st, event)
+        return
+    w.steps[step.name] = replace(st, status=StepStatus.FAILED, unknown=False)
+    reason = f"step {step.name!r} failed after {st.attempt} attempt(s): replied {et} late"
+    if step.kind is StepKind.RETRIABLE:
+        _fail_forward(w, reason)
+    else:
+        _compensation.begin(w, reason)
 
 
 def on_timeout(w: Work, step: Step, st: StepState) -> None:
-    _attempt_failed(w, step, st, f"no reply within {step.timeout_s}s", None)
+    _attempt_failed(w, step, st, f"no reply within {step.timeout_s}s", None, unknown=True)
 
 
 def on_retry(w: Work, step: Step, attempt: int) -> None:
@@ -39,11 +84,20 @@ def on_retry(w: Work, step: Step, attempt: int) -> None:
 def _succeeded(w: Work, step: Step, st: StepState, event: Event) -> None:
     if step.on_success is not None:
         w.data = step.on_success(dict(w.data), event)
-    w.steps[step.name] = StepState(StepStatus.SUCCEEDED, st.attempt, None, 0)
+    w.steps[step.name] = replace(st, status=StepStatus.SUCCEEDED, unknown=False)
     w.note = f"step {step.name!r} succeeded"
     if w.status is SagaStatus.COMPENSATING:
         _compensation.start_when_drained(w)  # a sibling that was still in flight
         return
+    if w.status is SagaStatus.PARKED:
+        if _unknown_steps(w):
+            return  # still parked on another step
+        w.status, w.reason = SagaStatus.RUNNING, None
+        w.note = f"step {step.name!r} succeeded late: saga resumed"
+    _advance(w)
+
+
+def _advance(w: Work) -> None:
     unit = w.defn.units[w.cursor]
     if any(w.step(s.name).status is not StepStatus.SUCCEEDED for s in unit):
         return
@@ -55,24 +109,47 @@ def _succeeded(w: Work, step: Step, st: StepState, event: Event) -> None:
     start_unit(w, w.cursor + 1)
 
 
-def _attempt_failed(w: Work, step: Step, st: StepState, why: str, failure: str | None) -> None:
+def _unknown_steps(w: Work) -> list[str]:
+    return [n for n, s in w.steps.items() if s.status is StepStatus.UNKNOWN]
+
+
+def _attempt_failed(
+    w: Work, step: Step, st: StepState, why: str, failure: str | None, *, unknown: bool
+) -> None:
     n = st.attempt
     if w.status is SagaStatus.COMPENSATING:
-        # A sibling in flight when compensation began: no more attempts, nothing to undo.
-        w.steps[step.name] = StepState(StepStatus.FAILED, n, None, 0)
+        # A sibling in flight when compensation began: no more attempts. If it may have
+        # happened, it is compensated with the others.
+        status = StepStatus.UNKNOWN if unknown else StepStatus.FAILED
+        w.steps[step.name] = replace(st, status=status, unknown=unknown)
         w.note = f"step {step.name!r} ended while compensating: {why}"
         _compensation.start_when_drained(w)
         return
     if step.retry.allows_retry(n, failure):
-        w.schedule_retry(step, Phase.FORWARD, n)
+        w.schedule_retry(step, Phase.FORWARD, n, unknown=unknown)
         w.note = f"step {step.name!r} attempt {n} failed: {why}"
         return
-    w.steps[step.name] = StepState(StepStatus.FAILED, n, None, 0)
+    if unknown:
+        w.steps[step.name] = replace(st, status=StepStatus.UNKNOWN, unknown=True)
+        reason = f"step {step.name!r}: no reply after {n} attempt(s), outcome unknown"
+        if step.kind is StepKind.COMPENSATABLE:
+            _compensation.begin(w, reason)  # compensated like a succeeded step
+        else:
+            _park(w, f"{reason}; a {step.kind} step is never compensated blindly")
+        return
+    w.steps[step.name] = replace(st, status=StepStatus.FAILED, unknown=False)
     reason = f"step {step.name!r} failed after {n} attempt(s): {why}"
     if step.kind is StepKind.RETRIABLE:
         _fail_forward(w, reason)
     else:
         _compensation.begin(w, reason)
+
+
+def _park(w: Work, reason: str) -> None:
+    """Wait for a late reply or an operator; the reason says what is unknown."""
+    w.status, w.reason = SagaStatus.PARKED, reason
+    w.cancel_deadline()
+    w.note = reason
 
 
 def _fail_forward(w: Work, reason: str) -> None:
@@ -84,5 +161,5 @@ def _fail_forward(w: Work, reason: str) -> None:
             w.cancel_timer(TimerKind.RETRY, name, Phase.FORWARD, st.attempt + 1)
         else:
             continue
-        w.steps[name] = StepState(StepStatus.CANCELLED, st.attempt, None, 0)
+        w.steps[name] = replace(st, status=StepStatus.CANCELLED)
     w.end(SagaStatus.FAILED, reason)

@@ -6,6 +6,7 @@ here does I/O or reads a clock.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from dirigent.saga._ids import command_id, deadline_timer_id, jitter_fraction, timer_id
@@ -67,13 +68,27 @@ class Work:
         return self.steps.get(name, PENDING_STEP)
 
     def send(self, step: Step, phase: Phase, attempt: int) -> None:
-        """Build and queue the command for ``attempt``, and arm its timeout."""
+        """Queue the command for ``attempt`` and arm its timeout.
+
+        After a timeout the re-send carries the *same* command id (the first one may
+        have been applied, and the participant's idempotency answers the repeat); only
+        after a definitive failure reply does the next attempt get a new id.
+        """
+        prev = self.step(step.name)
         if phase is Phase.FORWARD:
             event, topic, timeout_s = step.command(self.data), step.topic, step.timeout_s
+            again = prev.status is StepStatus.RETRY_WAIT and prev.unknown
         else:
             comp = compensation_of(step)
             event, topic, timeout_s = comp.command(self.data), comp.topic, comp.timeout_s
-        cid = command_id(self.saga_id, step.name, phase.value, attempt)
+            again = prev.status is StepStatus.COMPENSATION_RETRY_WAIT and prev.unknown
+        if again and prev.command_id is not None:
+            cid = prev.command_id
+        else:
+            cid = command_id(self.saga_id, step.name, phase.value, attempt)
+        timer = self.set_timer(
+            TimerKind.STEP_TIMEOUT, step.name, phase, attempt, self.now + timeout_s
+        )
         self.commands.append(
             Command(
                 cid,
@@ -86,34 +101,44 @@ class Work:
                 self.saga_id,
                 step.participant,
                 event,
+                timeout_timer_id=timer.timer_id,
+                timeout_s=timeout_s,
             )
         )
-        self.set_timer(TimerKind.STEP_TIMEOUT, step.name, phase, attempt, self.now + timeout_s)
-        prev = self.step(step.name)
+        unknown = again  # still unknown until a reply says otherwise
         if phase is Phase.FORWARD:
-            self.steps[step.name] = StepState(StepStatus.RUNNING, attempt, cid, 0)
+            self.steps[step.name] = StepState(StepStatus.RUNNING, attempt, cid, 0, cid, unknown)
         else:
-            self.steps[step.name] = StepState(StepStatus.COMPENSATING, prev.attempt, cid, attempt)
+            self.steps[step.name] = replace(
+                prev, status=StepStatus.COMPENSATING, command_id=cid,
+                compensation_attempt=attempt, unknown=unknown,
+            )  # fmt: skip
 
-    def schedule_retry(self, step: Step, phase: Phase, failed_attempt: int) -> None:
-        """Arm the backoff timer that sends attempt ``failed_attempt + 1``."""
+    def schedule_retry(
+        self, step: Step, phase: Phase, failed_attempt: int, *, unknown: bool
+    ) -> None:
+        """Arm the backoff timer that sends attempt ``failed_attempt + 1``.
+
+        ``unknown``: the failed attempt timed out (its re-send reuses the command id).
+        """
         policy = step.retry if phase is Phase.FORWARD else compensation_of(step).retry
         nxt = failed_attempt + 1
         fraction = jitter_fraction(self.saga_id, step.name, phase.value, nxt)
         due = self.now + policy.delay_s(failed_attempt, fraction)
         self.set_timer(TimerKind.RETRY, step.name, phase, nxt, due)
         prev = self.step(step.name)
-        if phase is Phase.FORWARD:
-            self.steps[step.name] = StepState(StepStatus.RETRY_WAIT, failed_attempt, None, 0)
-        else:
-            status = StepStatus.COMPENSATION_RETRY_WAIT
-            self.steps[step.name] = StepState(status, prev.attempt, None, failed_attempt)
-
-    def set_timer(self, kind: TimerKind, step: str, phase: Phase, attempt: int, due: float) -> None:
-        tid = timer_id(self.saga_id, step, phase.value, kind.value, attempt)
-        self.timers.append(
-            Timer(tid, self.saga_id, self.defn.name, kind, due, step, phase, attempt)
+        status = (
+            StepStatus.RETRY_WAIT if phase is Phase.FORWARD else StepStatus.COMPENSATION_RETRY_WAIT
         )
+        self.steps[step.name] = replace(prev, status=status, unknown=unknown)
+
+    def set_timer(
+        self, kind: TimerKind, step: str, phase: Phase, attempt: int, due: float
+    ) -> Timer:
+        tid = timer_id(self.saga_id, step, phase.value, kind.value, attempt)
+        timer = Timer(tid, self.saga_id, self.defn.name, kind, due, step, phase, attempt)
+        self.timers.append(timer)
+        return timer
 
     def set_deadline(self, due: float) -> None:
         tid = deadline_timer_id(self.saga_id)

@@ -97,9 +97,13 @@ Input = EventReceived | TimerFired
 class Command:
     """A command to produce: ``event`` to ``topic`` with key ``key`` (= saga id).
 
-    ``command_id`` is deterministic (saga id, step, phase, attempt): use it as the
-    message id, so a re-sent command is a duplicate the participant can skip, and the
-    reply's causation id points back at exactly one attempt.
+    ``command_id`` is deterministic (saga id, step, phase, and the attempt that first
+    used it): use it as the message id. A re-send after a timeout keeps the id, so the
+    participant answers it from its idempotency store instead of applying it twice.
+
+    ``timeout_timer_id``/``timeout_s``: the step timeout armed for this command; the
+    coordinator re-arms it when the broker acknowledges the command, so the timeout runs
+    from the send, not from the decision.
     """
 
     command_id: str
@@ -112,6 +116,8 @@ class Command:
     key: str
     participant: str
     event: Event
+    timeout_timer_id: str | None = None
+    timeout_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,8 @@ any interleaving.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dirigent.events import Event
 from dirigent.saga import _compensation, _forward
 from dirigent.saga._work import Work
@@ -73,40 +75,92 @@ def _on_event(
         if et == defn.start_type:
             return _start(defn, inp.event, now)
         return _ignored(f"{et} does not start saga {defn.name!r} and no instance exists")
-    if state.is_terminal:
-        return _ignored(f"saga is {state.status}")
     if et == defn.start_type:
         return _ignored("duplicate start event")
     found = _awaiting(defn, state, inp.causation_id)
     if found is None:
+        if state.is_terminal:
+            return _ignored(f"saga is {state.status}")
         return _ignored(f"no step awaits causation id {inp.causation_id}: late or duplicate")
-    step, st = found
-    compensating = st.status is StepStatus.COMPENSATING
-    if et not in _accepted(step, compensating):
-        return _ignored(f"step {step.name!r} does not expect {et}")
+    step, st, phase = found
+    if et not in _accepted(step, phase):
+        return _ignored(f"step {step.name!r} does not expect {et} ({phase} reply)")
+    handler = _reply_handler(step, st, phase, et)
+    if handler is None or (state.is_terminal and handler is not _redo):
+        return _ignored(f"step {step.name!r} is {st.status}: {et} changes nothing")
     w = Work(defn, state, now, f"reply:{et}")
     w.step_name = step.name
-    if compensating:
-        _compensation.on_reply(w, step, st, et)
-    else:
-        _forward.on_reply(w, step, st, inp.event)
+    handler(w, step, st, inp.event)
     return w.finish()
+
+
+_Handler = Callable[[Work, Step, StepState, Event], None]
+
+
+def _redo(w: Work, step: Step, st: StepState, event: Event) -> None:
+    _compensation.redo(w, step, st)
+
+
+def _comp_reply(w: Work, step: Step, st: StepState, event: Event) -> None:
+    _compensation.on_reply(w, step, st, event.event_type)
+
+
+def _comp_late(w: Work, step: Step, st: StepState, event: Event) -> None:
+    _compensation.on_late_reply(w, step, st, event.event_type)
+
+
+_FORWARD_HANDLERS: dict[StepStatus, _Handler] = {
+    StepStatus.RUNNING: _forward.on_reply,
+    StepStatus.RETRY_WAIT: _forward.on_late_reply,
+    StepStatus.UNKNOWN: _forward.on_late_reply,
+}
+_COMPENSATION_HANDLERS: dict[StepStatus, _Handler] = {
+    StepStatus.COMPENSATING: _comp_reply,
+    StepStatus.COMPENSATION_RETRY_WAIT: _comp_late,
+    StepStatus.COMPENSATION_FAILED: _comp_late,
+}
+
+
+def _reply_handler(step: Step, st: StepState, phase: Phase, et: str) -> _Handler | None:
+    """Who takes a reply, by the phase it answers and the step's status (None: nobody)."""
+    if phase is Phase.COMPENSATION:
+        return _COMPENSATION_HANDLERS.get(st.status)
+    if st.status is StepStatus.COMPENSATED and et in step.success_types:
+        return _redo  # the forward effect landed after its undo
+    return _FORWARD_HANDLERS.get(st.status)
 
 
 def _awaiting(
     defn: SagaDefinition, state: SagaState, causation_id: str | None
-) -> tuple[Step, StepState] | None:
+) -> tuple[Step, StepState, Phase] | None:
+    """The step a reply answers, and whether it answers its forward or its undo."""
     if causation_id is None:
         return None
     for name, st in state.steps.items():
-        if st.command_id == causation_id:
-            step = defn.steps.get(name)
-            return None if step is None else (step, st)
+        if causation_id not in (st.command_id, st.forward_id):
+            continue
+        step = defn.steps.get(name)
+        if step is None:
+            return None
+        forward = causation_id == st.forward_id or st.status in _FORWARD_STATUSES
+        return step, st, Phase.FORWARD if forward else Phase.COMPENSATION
     return None
 
 
-def _accepted(step: Step, compensating: bool) -> frozenset[str]:
-    if compensating and step.compensation is not None:
+_FORWARD_STATUSES = frozenset(
+    {
+        StepStatus.RUNNING,
+        StepStatus.RETRY_WAIT,
+        StepStatus.UNKNOWN,
+        StepStatus.SUCCEEDED,
+        StepStatus.FAILED,
+        StepStatus.CANCELLED,
+    }
+)
+
+
+def _accepted(step: Step, phase: Phase) -> frozenset[str]:
+    if phase is Phase.COMPENSATION and step.compensation is not None:
         return step.compensation.compensated_types | step.compensation.failure_types
     return step.success_types | step.failure_types
 

@@ -23,10 +23,19 @@ class SagaStatus(StrEnum):
     COMPLETED = "COMPLETED"
     COMPENSATED = "COMPENSATED"
     FAILED = "FAILED"
+    # Waiting for an operator (or a late reply): a pivot or retriable step whose outcome
+    # stayed unknown, or compensations still owed. ``reason`` says which. Not terminal:
+    # a late reply to the step it waits on is still applied.
+    PARKED = "PARKED"
 
     @property
     def terminal(self) -> bool:
         return self in _TERMINAL
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more happens without an outside input: terminal, or parked."""
+        return self in _TERMINAL or self is SagaStatus.PARKED
 
 
 _TERMINAL = frozenset({SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED})
@@ -37,22 +46,32 @@ class StepStatus(StrEnum):
     RUNNING = "RUNNING"  # command sent, awaiting its reply or timeout
     RETRY_WAIT = "RETRY_WAIT"  # failed attempt, next one after a backoff timer
     SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"  # failed for good (or ended while the saga compensated)
+    UNKNOWN = "UNKNOWN"  # no reply after the last attempt: it may have been applied
+    FAILED = "FAILED"  # a definitive failure reply: it did not happen
     CANCELLED = "CANCELLED"  # waiting for a retry when the saga turned to compensation
     COMPENSATING = "COMPENSATING"  # compensation sent, awaiting its reply or timeout
     COMPENSATION_RETRY_WAIT = "COMPENSATION_RETRY_WAIT"
     COMPENSATED = "COMPENSATED"
-    COMPENSATION_FAILED = "COMPENSATION_FAILED"
+    COMPENSATION_FAILED = "COMPENSATION_FAILED"  # still owed: retries ran out
 
 
 @dataclass(frozen=True, slots=True)
 class StepState:
-    """One step's progress. ``command_id`` is the command awaiting a reply, if any."""
+    """One step's progress.
+
+    ``command_id`` is the last command of the current phase (forward, then compensation);
+    it stays while a retry waits, so that a late reply to it is recognised. ``forward_id``
+    is the last forward command ever sent, kept for late forward replies. ``unknown``:
+    the last attempt of the current phase timed out, so it may have been applied; its
+    re-send carries the same command id.
+    """
 
     status: StepStatus = StepStatus.PENDING
     attempt: int = 0
     command_id: str | None = None
     compensation_attempt: int = 0
+    forward_id: str | None = None
+    unknown: bool = False
 
 
 PENDING_STEP = StepState()
@@ -106,7 +125,14 @@ class SagaState:
             "ci": self.compensation_index,
             "d": self.data,
             "st": {
-                n: [s.status.value, s.attempt, s.command_id, s.compensation_attempt]
+                n: [
+                    s.status.value,
+                    s.attempt,
+                    s.command_id,
+                    s.compensation_attempt,
+                    s.forward_id,
+                    s.unknown,
+                ]
                 for n, s in self.steps.items()
             },
         }
@@ -133,12 +159,17 @@ class SagaState:
                 compensation_queue=None if cq is None else tuple(cq),
                 compensation_index=doc["ci"],
                 data=doc["d"],
-                steps={
-                    n: StepState(StepStatus(s), a, c, ca) for n, (s, a, c, ca) in doc["st"].items()
-                },
+                steps={n: _step(row) for n, row in doc["st"].items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a saga state document: {exc}") from exc
+
+
+def _step(row: list[Any]) -> StepState:
+    # Rows written before forward_id/unknown existed have four fields.
+    status, attempt, cid, comp_attempt, *rest = row
+    forward_id, unknown = [*rest, None, False][:2]
+    return StepState(StepStatus(status), attempt, cid, comp_attempt, forward_id, bool(unknown))
 
 
 def is_terminal(state: SagaState | None) -> bool:

@@ -70,7 +70,9 @@ def check_compensations(
     """For every step: run the saga, succeed what comes before, fail that step, and record.
 
     A step fails with its ``failure_replies`` entry on every attempt, or by timing out
-    when it has none. Parallel siblings succeed before the failing one.
+    when it has none (then its outcome is unknown: a compensatable step is compensated
+    too, a pivot or later step parks the saga). Parallel siblings succeed before the
+    failing one.
     """
     cases = [
         _run_case(
@@ -116,13 +118,27 @@ def assert_compensates_every_step(
     return report
 
 
-def _expected(definition: SagaDefinition, failed: str) -> tuple[tuple[str, ...], SagaStatus]:
+def _expected(
+    definition: SagaDefinition, failed: str, *, timed_out: bool
+) -> tuple[tuple[str, ...], SagaStatus]:
+    """What the engine's outcome rules promise when ``failed`` fails.
+
+    A failure reply means the step did not happen; a timeout means it may have: a timed
+    out compensatable step is compensated too, and a timed out pivot or later step parks
+    the saga (it is never compensated blindly).
+    """
     step = definition.steps[failed]
+    if step.kind is not StepKind.COMPENSATABLE and timed_out:
+        return (), SagaStatus.PARKED
     if step.kind is StepKind.RETRIABLE:
         return (), SagaStatus.FAILED
     done: list[str] = []
     for unit in definition.units[: definition.unit_of[failed] + 1]:
-        done += [s.name for s in unit if s.name != failed and s.kind is StepKind.COMPENSATABLE]
+        done += [
+            s.name
+            for s in unit
+            if (s.name != failed or timed_out) and s.kind is StepKind.COMPENSATABLE
+        ]
     return tuple(reversed(done)), SagaStatus.COMPENSATED
 
 
@@ -147,10 +163,10 @@ def _run_case(
     h = SagaHarness(definition)
     h.start(start_event)
     for _ in range(_MAX_STEPS):
-        if h.state.is_terminal:
+        if h.state.status.settled:
             break
         _act(h, definition.steps[failed], success, compensated, failures)
-    expected, expected_status = _expected(definition, failed)
+    expected, expected_status = _expected(definition, failed, timed_out=failed not in failures)
     return CompensationCase(
         failed, expected, tuple(h.compensations()), expected_status, h.status, h.reason
     )

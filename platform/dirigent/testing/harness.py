@@ -146,9 +146,11 @@ class SagaHarness:
         return self.state.step(name).status
 
     def awaiting(self) -> list[Command]:
-        """The commands whose replies the saga is waiting for right now."""
-        ids = {s.command_id for s in self.state.steps.values() if s.command_id}
-        return [c for c in self.sent if c.command_id in ids]
+        """The commands in flight right now (a re-send after a timeout counts once)."""
+        in_flight = (StepStatus.RUNNING, StepStatus.COMPENSATING)
+        ids = {s.command_id for s in self.state.steps.values() if s.status in in_flight}
+        latest = {c.command_id: c for c in self.sent if c.command_id in ids}
+        return list(latest.values())
 
     def compensations(self) -> list[str]:
         """Steps whose compensation was sent (first attempts), in order."""

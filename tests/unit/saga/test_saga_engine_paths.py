@@ -80,26 +80,101 @@ def test_non_retryable_failure_skips_remaining_attempts() -> None:
     assert h.reason == "step 'b' failed after 1 attempt(s): replied test.Fatal"
 
 
-def test_timeouts_retry_then_compensate() -> None:
+def test_timeout_resends_the_same_command_then_compensates_the_unknown_step() -> None:
     h = _started(attempts=2)
     _ok(h, "a")
+    first = h.awaiting()[0]
     h.advance(seconds=10)  # b attempt 1 times out, retry armed
     h.advance(seconds=1)  # retry fires
-    assert [c.attempt for c in h.awaiting()] == [2]
-    h.advance(seconds=10)  # attempt 2 times out: exhausted
+    (second,) = h.awaiting()
+    assert second.attempt == 2
+    assert second.command_id == first.command_id  # b may have been applied: same command
+    h.advance(seconds=10)  # attempt 2 times out: exhausted, outcome still unknown
     assert h.status == "COMPENSATING"
-    assert h.reason == "step 'b' failed after 2 attempt(s): no reply within 10s"
-    assert h.compensations() == ["a"]
+    assert h.reason == "step 'b': no reply after 2 attempt(s), outcome unknown"
+    assert h.step_status("b") is StepStatus.COMPENSATING  # b is undone first, then a
+    h.reply(Undone(saga=S))
+    h.reply(Undone(saga=S))
+    assert h.compensations() == ["b", "a"]
+    assert h.status == "COMPENSATED"
 
 
-def test_late_reply_of_previous_attempt_is_ignored() -> None:
+def test_failure_reply_gives_the_next_attempt_a_new_command_id() -> None:
+    h = _started(attempts=3)
+    first = h.awaiting()[0]
+    h.reply(Failed(saga=S), step="a")
+    h.advance(seconds=1)
+    (second,) = h.awaiting()
+    assert second.command_id != first.command_id  # a definitive failure: it did not happen
+
+
+def test_late_reply_to_a_timed_out_attempt_is_its_reply() -> None:
     h = _started(attempts=2)
     first = h.awaiting()[0]
-    h.advance(seconds=10.5)  # timeout, then retry -> attempt 2 in flight (or waiting)
+    h.advance(seconds=10)  # timeout: the retry waits for its backoff
+    assert h.step_status("a") is StepStatus.RETRY_WAIT
+    h.reply_to(first, Ok(saga=S))
+    assert h.step_status("a") is StepStatus.SUCCEEDED
+    assert not any(t.kind == "retry" for t in h.store.timers())  # the re-send is off
+    assert [c.step for c in h.awaiting()] == ["b"]
+
+
+def test_late_success_after_the_undo_was_answered_is_undone_again() -> None:
+    h = _started(attempts=1)
+    first = h.awaiting()[0]
+    h.advance(seconds=10)  # a: unknown, compensated
+    h.reply(Undone(saga=S))  # "nothing to undo" (the command had not been applied yet)
+    assert h.status == "COMPENSATED"
+    h.reply_to(first, Ok(saga=S))  # ... then it was applied: the effect must not leak
+    assert h.status == "COMPENSATING"
+    (undo,) = h.awaiting()
+    assert (undo.step, undo.phase, undo.attempt) == ("a", "compensation", 2)
+    h.reply(Undone(saga=S))
+    assert h.status == "COMPENSATED"
+    assert h.reason == "step 'a': no reply after 1 attempt(s), outcome unknown"
+
+
+def test_late_success_while_its_undo_is_in_flight_is_covered_by_it() -> None:
+    h = _started(attempts=1)
+    first = h.awaiting()[0]
+    h.advance(seconds=10)
     d = h.reply_to(first, Ok(saga=S))
-    assert d.state is None
-    assert "late or duplicate" in (d.ignored or "")
-    assert h.step_status("a") is not StepStatus.SUCCEEDED
+    assert d.state is None  # the compensation, sent after the command, undoes it
+    h.reply(Undone(saga=S))
+    assert h.status == "COMPENSATED"
+
+
+def test_silent_pivot_parks_and_a_late_failure_compensates() -> None:
+    h = _started()
+    _ok(h, "a")
+    _ok(h, "b")
+    pivot = h.awaiting()[0]
+    h.advance(seconds=10)
+    assert h.status == "PARKED"
+    assert h.reason is not None and "'p': no reply after 1 attempt(s)" in h.reason
+    assert h.compensations() == [] and h.store.timers() == []
+    h.reply_to(pivot, Failed(saga=S))  # the pivot answers at last: it did not happen
+    assert h.status == "COMPENSATING"
+    assert h.compensations() == ["b"]
+
+
+def test_silent_retriable_step_parks_instead_of_failing() -> None:
+    h = _started()
+    for name in ("a", "b", "p"):
+        _ok(h, name)
+    last = h.awaiting()[0]
+    h.advance(seconds=100)
+    assert h.status == "PARKED"
+    assert h.compensations() == []
+    h.reply_to(last, Ok(saga=S))
+    assert h.status == "COMPLETED"
+
+
+def test_commands_carry_their_timeout_for_re_arming_at_send() -> None:
+    h = _started()
+    (cmd,) = h.awaiting()
+    (timeout,) = [t for t in h.store.timers() if t.kind == "step_timeout"]
+    assert (cmd.timeout_timer_id, cmd.timeout_s) == (timeout.timer_id, 10)
 
 
 def test_duplicate_reply_and_duplicate_message_are_ignored() -> None:
@@ -114,7 +189,7 @@ def test_duplicate_reply_and_duplicate_message_are_ignored() -> None:
 def test_unexpected_reply_type_is_ignored() -> None:
     h = _started()
     d = h.deliver(Undone(saga=S), causation_id=h.awaiting()[0].command_id)
-    assert d.ignored == "step 'a' does not expect test.Undone"
+    assert d.ignored == "step 'a' does not expect test.Undone (forward reply)"
 
 
 def test_start_is_idempotent_and_strangers_are_ignored() -> None:
@@ -136,17 +211,46 @@ def test_retriable_step_after_pivot_retries_then_fails_without_compensation() ->
     assert h.compensations() == []
 
 
-def test_failing_compensation_is_retried_then_fails_naming_the_step() -> None:
+def test_failing_compensation_is_retried_then_parks_with_what_is_owed() -> None:
     h = _started()
     _ok(h, "a")
     h.reply(Failed(saga=S), step="b")
     h.reply(UndoFailed(saga=S))
     h.advance(seconds=1)  # compensation retry (base 1s)
     h.reply(UndoFailed(saga=S))
-    assert h.status == "FAILED"
+    assert h.status == "PARKED"
     assert h.reason is not None
-    assert h.reason.startswith("compensation of step 'a' failed after 2 attempt(s)")
+    assert h.reason.startswith("compensation owed for step(s) a")
     assert "compensating because: step 'b' failed" in h.reason
+    assert h.step_status("a") is StepStatus.COMPENSATION_FAILED
+
+
+def test_a_compensation_that_fails_for_good_does_not_stop_the_older_ones() -> None:
+    h = _started()
+    _ok(h, "a")
+    _ok(h, "b")
+    h.reply(Failed(saga=S), step="p")
+    h.reply(UndoFailed(saga=S))  # undo-b, attempt 1
+    h.advance(seconds=1)
+    h.reply(UndoFailed(saga=S))  # undo-b, attempt 2: owed
+    assert [(c.step, c.phase) for c in h.awaiting()] == [("a", "compensation")]
+    h.reply(Undone(saga=S))
+    assert h.status == "PARKED"
+    assert h.reason is not None and h.reason.startswith("compensation owed for step(s) b")
+
+
+def test_an_owed_compensation_answering_late_completes_the_saga() -> None:
+    h = _started()
+    _ok(h, "a")
+    h.reply(Failed(saga=S), step="b")
+    undo = h.awaiting()[0]
+    h.advance(seconds=10)  # undo-a times out ...
+    h.advance(seconds=1)
+    h.advance(seconds=10)  # ... twice: owed, parked
+    assert h.status == "PARKED"
+    h.reply_to(undo, Undone(saga=S))  # same command id both times: this is its reply
+    assert h.status == "COMPENSATED"
+    assert h.reason == "step 'b' failed after 1 attempt(s): replied test.Failed"
 
 
 def test_compensation_timeout_is_retried() -> None:
@@ -215,12 +319,13 @@ def test_parallel_group_failure_drains_in_flight_siblings() -> None:
     assert h.status == "COMPENSATING"
     assert h.compensations() == []  # y and z still in flight
     _ok(h, "z")
-    h.advance(seconds=10)  # y times out: not compensated
-    assert h.step_status("y") is StepStatus.FAILED
+    h.advance(seconds=10)  # y times out: it may have happened, so it is undone too
+    assert h.step_status("x") is StepStatus.FAILED
     assert h.compensations() == ["z"]
     h.reply(Undone(saga=S))
     h.reply(Undone(saga=S))
-    assert h.compensations() == ["z", "a"]
+    h.reply(Undone(saga=S))
+    assert h.compensations() == ["z", "y", "a"]
     assert h.status == "COMPENSATED"
 
 

@@ -65,9 +65,11 @@ def test_check_compensations_reports_a_wrong_expectation() -> None:
     report = check_compensations(
         d, Started(saga="s"), success_replies=ok, compensation_replies=undo_fails
     )
-    assert not report.ok  # undoing fails, so the saga ends FAILED, not COMPENSATED
-    assert "FAIL p fails -> FAILED, compensated ['b']; expected COMPENSATED" in str(report)
-    assert "ok   a fails -> COMPENSATED" in str(report)
+    # Undoing fails, so the saga parks with compensations owed instead of COMPENSATED; a
+    # failed undo does not stop the older ones (b's failure still undoes a).
+    assert not report.ok
+    assert "FAIL b fails -> PARKED, compensated ['b', 'a']; expected COMPENSATED" in str(report)
+    assert "ok   p fails -> PARKED, compensated []" in str(report)  # a silent pivot parks
     with pytest.raises(ValueError, match="no compensation reply given for step 'a'"):
         check_compensations(d, Started(saga="s"), success_replies=ok, compensation_replies={})
 
