@@ -151,8 +151,10 @@ def test_silent_pivot_parks_and_a_late_failure_compensates() -> None:
     pivot = h.awaiting()[0]
     h.advance(seconds=10)
     assert h.status == "PARKED"
-    assert h.reason is not None and "'p': no reply after 1 attempt(s)" in h.reason
-    assert h.compensations() == [] and h.store.timers() == []
+    assert h.reason is not None
+    assert "'p': no reply after 1 attempt(s)" in h.reason
+    assert h.compensations() == []
+    assert h.store.timers() == []
     h.reply_to(pivot, Failed(saga=S))  # the pivot answers at last: it did not happen
     assert h.status == "COMPENSATING"
     assert h.compensations() == ["b"]
@@ -236,7 +238,8 @@ def test_a_compensation_that_fails_for_good_does_not_stop_the_older_ones() -> No
     assert [(c.step, c.phase) for c in h.awaiting()] == [("a", "compensation")]
     h.reply(Undone(saga=S))
     assert h.status == "PARKED"
-    assert h.reason is not None and h.reason.startswith("compensation owed for step(s) b")
+    assert h.reason is not None
+    assert h.reason.startswith("compensation owed for step(s) b")
 
 
 def test_an_owed_compensation_answering_late_completes_the_saga() -> None:
