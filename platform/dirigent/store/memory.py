@@ -122,11 +122,14 @@ class MemorySagaStore:
                     p.timers[timer_id] = due
 
     async def outbox_pending(
-        self, partition: int, count: int = 1000
+        self, partition: int, count: int = 1000, after: bytes | None = None
     ) -> list[tuple[bytes, OutboxRecord]]:
-        """Unsent outbox entries, oldest first."""
+        """Unsent outbox entries, oldest first (after entry id ``after`` if given)."""
         p = self._p(partition)
-        entries = list(p.outbox.items())[:count]
+        entries = list(p.outbox.items())
+        if after is not None:
+            entries = [e for e in entries if _entry_key(e[0]) > _entry_key(after)]
+        entries = entries[:count]
         return [(entry_id, OutboxRecord.unpack(blob)) for entry_id, blob in entries]
 
     async def outbox_ack(
@@ -165,3 +168,8 @@ class MemorySagaStore:
                 f"(token {token}, current {p.token or 'none'})"
             )
         return p
+
+
+def _entry_key(entry_id: bytes) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition(b"-")
+    return int(ms), int(seq or 0)

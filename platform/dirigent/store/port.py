@@ -49,9 +49,9 @@ class SagaStorePort(Protocol):
         ...
 
     async def outbox_pending(
-        self, partition: int, count: int = 1000
+        self, partition: int, count: int = 1000, after: bytes | None = None
     ) -> list[tuple[bytes, OutboxRecord]]:
-        """Unsent outbox entries, oldest first: ``(entry id, record)``."""
+        """Unsent outbox entries, oldest first: ``(entry id, record)``, after ``after``."""
         ...
 
     async def outbox_ack(

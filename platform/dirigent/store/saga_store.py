@@ -112,11 +112,15 @@ class SagaStore:
             await self._fenced("cannot postpone timers", partition, token, _POSTPONE, k, args)
 
     async def outbox_pending(
-        self, partition: int, count: int = 1000
+        self, partition: int, count: int = 1000, after: bytes | None = None
     ) -> list[tuple[bytes, OutboxRecord]]:
-        """Unsent outbox entries, oldest first: ``(entry id, record)``."""
+        """Unsent outbox entries, oldest first: ``(entry id, record)``; with ``after``,
+        only those after that entry id (to page past entries a breaker holds)."""
+        start = b"(" + after if after is not None else "-"
         with map_redis_errors(f"cannot read the outbox of partition {partition}"):
-            rows: Any = await self.redis.xrange(self.keys(partition).outbox, count=count)
+            rows: Any = await self.redis.xrange(
+                self.keys(partition).outbox, min=start, count=count
+            )
         return [(entry_id, _unpack(partition, entry_id, fields)) for entry_id, fields in rows]
 
     async def outbox_ack(

@@ -159,6 +159,16 @@ class StoreContract:
         assert [r.value for _, r in await store.outbox_pending(0)] == [b"0", b"1", b"2", b"3", b"4"]
         assert [r.value for _, r in await store.outbox_pending(0, count=2)] == [b"0", b"1"]
 
+    async def test_outbox_pages_after_an_entry(self, store: SagaStorePort) -> None:
+        token = await store.acquire(0)
+        outbox = [OutboxRecord("t", b"k", str(i).encode()) for i in range(4)]
+        await store.apply(0, token, [Write("m", "s1", new_version=1, state_json=b"{}",
+                                           new_status="RUNNING", outbox=outbox)])  # fmt: skip
+        _, second = await store.outbox_pending(0, count=2)
+        rest = await store.outbox_pending(0, after=second[0])
+        assert [r.value for _, r in rest] == [b"2", b"3"]
+        assert await store.outbox_pending(0, after=rest[-1][0]) == []
+
     async def test_a_timer_cancelled_later_in_the_batch_is_gone(self, store: SagaStorePort) -> None:
         token = await store.acquire(0)
         batch = [start(timers=[("t1", 5.0, b"one")]), step("m2", 2, cancel_timers=["t1"])]
