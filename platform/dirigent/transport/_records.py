@@ -51,6 +51,7 @@ _ATTRS_AT = 21
 _CODEC_MASK = 0x07
 _GZIP = 1
 _LOG_APPEND_TIME = 1
+_STEP = 1 << 20  # inflate this much at a time
 _PARSE_ERRORS = (ValueError, IndexError, CorruptRecordException, struct.error)
 
 
@@ -142,6 +143,7 @@ class SafeBatch:
         self._limits = limits
         self._fast: Any = DefaultRecordBatch(raw)
         self._iter: Iterator[Any] | None = None
+        self._inflated: bytes | None = None  # a gzip batch, rewritten uncompressed
 
     def __getattr__(self, name: str) -> Any:  # header fields, validate_crc, ...
         return getattr(self._fast, name)
@@ -168,22 +170,21 @@ class SafeBatch:
 
     def _records(self) -> Iterator[Any]:
         fast = self._fast
-        body: bytes | None = None
         if not fast.validate_crc():
             yield self._defect(
                 f"batch at offsets {fast.base_offset}..{self.last_offset} fails its CRC check"
             )
             return
         if fast.compression_type == _GZIP:
-            body = gunzip_capped(memoryview(self._raw)[_HEADER_SIZE:], self._limits.max_batch_bytes)
-            if body is None:
+            self._inflated = _gunzip_batch(self._raw, self._limits.max_batch_bytes)
+            if self._inflated is None:
                 yield self._defect(
                     f"gzip batch at offsets {fast.base_offset}..{self.last_offset} "
                     f"({len(self._raw)} bytes) inflates beyond "
                     f"{self._limits.max_batch_bytes} bytes; not decompressed"
                 )
                 return
-            fast = DefaultRecordBatch(_uncompressed(self._raw, body))
+            fast = DefaultRecordBatch(self._inflated)
         last = -1
         it = iter(fast)
         while True:
@@ -192,14 +193,13 @@ class SafeBatch:
             except StopIteration:
                 return
             except (*_PARSE_ERRORS, UnicodeDecodeError) as exc:
-                yield from self._lenient(body, after=last, first_error=exc)
+                yield from self._lenient(after=last, first_error=exc)
                 return
             last = record.offset
             yield record
 
-    def _lenient(self, body: bytes | None, *, after: int, first_error: Exception) -> Iterator[Any]:
-        if body is None:
-            body = self._body()
+    def _lenient(self, *, after: int, first_error: Exception) -> Iterator[Any]:
+        body = self._inflated[_HEADER_SIZE:] if self._inflated is not None else self._body()
         try:
             for record in parse_records(body, self._fast):
                 if record.offset > after:
@@ -236,31 +236,41 @@ class SafeBatch:
 
 
 def gunzip_capped(data: memoryview | bytes, cap: int) -> bytes | None:
-    """``data`` gunzipped (all members), or None as soon as it would exceed ``cap`` bytes."""
+    """``data`` gunzipped (all members), or None once it would exceed ``cap`` bytes."""
     out = bytearray()
+    return bytes(out) if _inflate_into(out, data, cap) else None
+
+
+def _inflate_into(out: bytearray, data: memoryview | bytes, cap: int) -> bool:
+    """Append ``data`` gunzipped to ``out``; False as soon as that exceeds ``cap`` bytes.
+
+    Inflates in 1 MiB steps, so a bomb costs at most ``cap`` + 1 MiB before it is refused.
+    """
+    start = len(out)
     rest = bytes(data)
     while rest:
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        chunk = inflater.decompress(rest, cap - len(out) + 1)
-        out += chunk
-        if len(out) > cap or inflater.unconsumed_tail:
-            return None
-        out += inflater.flush()
-        if len(out) > cap:
-            return None
-        rest = inflater.unused_data
+        pending = rest
+        while pending and not inflater.eof:
+            out += inflater.decompress(pending, _STEP)
+            if len(out) - start > cap:
+                return False
+            pending = inflater.unconsumed_tail
         if not inflater.eof:
             raise CorruptRecordException("truncated gzip data in record batch")
+        rest = inflater.unused_data
+    return True
+
+
+def _gunzip_batch(raw: bytes, cap: int) -> bytes | None:
+    """The batch rewritten with its records uncompressed, or None if over ``cap``."""
+    out = bytearray(raw[:_HEADER_SIZE])
+    if not _inflate_into(out, memoryview(raw)[_HEADER_SIZE:], cap):
+        return None
+    struct.pack_into(">i", out, 8, len(out) - _LOG_OVERHEAD)
+    (attrs,) = struct.unpack_from(">h", out, _ATTRS_AT)
+    struct.pack_into(">h", out, _ATTRS_AT, attrs & ~_CODEC_MASK)  # the CRC is left stale
     return bytes(out)
-
-
-def _uncompressed(raw: bytes, body: bytes) -> bytes:
-    """The same batch with ``body`` as uncompressed records (the CRC is left stale)."""
-    head = bytearray(raw[:_HEADER_SIZE])
-    struct.pack_into(">i", head, 8, _HEADER_SIZE - _LOG_OVERHEAD + len(body))
-    (attrs,) = struct.unpack_from(">h", head, _ATTRS_AT)
-    struct.pack_into(">h", head, _ATTRS_AT, attrs & ~_CODEC_MASK)
-    return bytes(head) + body
 
 
 def parse_records(body: bytes, batch: Any) -> Iterator[_Record]:
