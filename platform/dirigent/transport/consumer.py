@@ -209,25 +209,31 @@ def record_size(
     """Bytes of key, value, header names (UTF-8, escapes as one byte) and header values."""
     size = len(key or b"") + len(value or b"")
     for name, raw in headers:
-        size += len(name.encode("utf-8", "surrogatepass")) + len(raw or b"")
+        size += _name_bytes(name) + len(raw or b"")
     return size
+
+
+def _name_bytes(name: str) -> int:
+    return len(name) if name.isascii() else len(name.encode("utf-8", "surrogatepass"))
 
 
 def inbound(m: Any, max_record_bytes: int | None = None) -> InboundRecord:
     """An ``InboundRecord`` from an aiokafka ``ConsumerRecord``, with its defect if any."""
-    headers: list[tuple[str, bytes]] = []
+    headers = tuple(m.headers or ())
+    size = len(m.key or b"") + len(m.value or b"")
     defects: list[str] = []
     bad_names: list[bytes] = []
-    for name, raw in m.headers or ():
-        if name == _records.DEFECT_HEADER:
-            defects.append(bytes(raw or b"").decode(errors="replace"))
-            continue
-        if not _is_utf8(name):
-            bad_names.append(name.encode("utf-8", "surrogateescape"))
-        headers.append((name, raw))
+    for name, raw in headers:
+        size += _name_bytes(name) + len(raw or b"")
+        if not name.isascii() and (name == _records.DEFECT_HEADER or not _is_utf8(name)):
+            if name == _records.DEFECT_HEADER:
+                defects.append(bytes(raw or b"").decode(errors="replace"))
+            else:
+                bad_names.append(name.encode("utf-8", "surrogateescape"))
+    if defects:
+        headers = tuple(h for h in headers if h[0] != _records.DEFECT_HEADER)
     if bad_names:
         defects.append(f"header name(s) not valid UTF-8: {', '.join(map(repr, bad_names[:5]))}")
-    size = record_size(m.key, m.value, headers)
     if max_record_bytes is not None and size > max_record_bytes:
         defects.append(f"record of {size} bytes exceeds max_record_bytes={max_record_bytes}")
     return InboundRecord(
@@ -237,7 +243,7 @@ def inbound(m: Any, max_record_bytes: int | None = None) -> InboundRecord:
         timestamp_ms=m.timestamp,
         key=m.key,
         value=m.value,
-        headers=tuple(headers),
+        headers=headers,
         defect="; ".join(defects) or None,
     )
 
