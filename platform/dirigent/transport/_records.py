@@ -131,8 +131,40 @@ class SafeMemoryRecords:
         if magic < 2:
             return LegacyRecordBatch(raw, magic)
         if len(raw) < _HEADER_SIZE:
-            raise CorruptRecordException(f"record batch of {len(raw)} bytes is too short")
+            (base,) = struct.unpack_from(">q", raw, 0)
+            return BrokenBatch(base, f"record batch of {len(raw)} bytes at {base} is too short")
         return SafeBatch(raw, self._limits)
+
+
+class BrokenBatch:
+    """A batch that cannot even be framed: one defect record at its base offset."""
+
+    producer_id = None
+    is_control_batch = False
+    is_transactional = False
+
+    def __init__(self, base_offset: int, text: str) -> None:
+        self.base_offset = base_offset
+        self.next_offset = base_offset + 1
+        self._text = text
+        self._iter: Iterator[_Record] | None = None
+
+    def validate_crc(self) -> bool:
+        return True
+
+    def __iter__(self) -> BrokenBatch:
+        return self
+
+    def __next__(self) -> _Record:
+        if self._iter is None:
+            self._iter = iter(
+                [
+                    _Record(
+                        self.base_offset, -1, 0, None, None, [(DEFECT_HEADER, self._text.encode())]
+                    )
+                ]
+            )
+        return next(self._iter)
 
 
 class SafeBatch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -110,3 +111,11 @@ def test_any_mutation_of_a_batch_body_never_raises_and_never_stalls(data: st.Dat
     offsets = [r.offset for r in records]
     assert offsets == sorted(set(offsets))  # in order, no offset twice
     assert position == count  # the partition moves past the batch
+
+
+def test_a_batch_too_short_to_frame_is_a_defect_at_its_base_offset() -> None:
+    short = struct.pack(">qi", 7, 20) + bytes(20)  # claims 20 bytes: far below a v2 header
+    short = short[:16] + b"\x02" + short[17:]
+    record, nxt = consume(short + batch(8, [(None, b"next", [])]))
+    assert (record.offset, nxt.offset, nxt.value) == (7, 8, b"next")
+    assert "too short" in (record.defect or "")
