@@ -36,10 +36,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka.consumer import fetcher as _fetcher
-from aiokafka.errors import CorruptRecordException
+from aiokafka.errors import CorruptRecordException, KafkaError
 from aiokafka.record.default_records import DefaultRecordBatch
 from aiokafka.record.legacy_records import LegacyRecordBatch
 from aiokafka.record.util import decode_varint
+
+
+def _codec_errors() -> tuple[type[Exception], ...]:
+    try:
+        import cramjam  # type: ignore[import-not-found]
+    except ImportError:
+        return ()
+    return (cramjam.DecompressionError,)
+
 
 __all__ = ["DEFECT_HEADER", "RecordLimits", "SafeMemoryRecords", "install", "limits_scope"]
 
@@ -53,6 +62,18 @@ _GZIP = 1
 _LOG_APPEND_TIME = 1
 _STEP = 1 << 20  # inflate this much at a time
 _PARSE_ERRORS = (ValueError, IndexError, CorruptRecordException, struct.error)
+# Everything aiokafka's parser and codecs raise on bytes that are not what they claim
+# (a corrupt record, a codec that is unknown or not installed, bad compressed data).
+_UNREADABLE: tuple[type[Exception], ...] = (
+    *_PARSE_ERRORS,
+    KafkaError,
+    zlib.error,
+    EOFError,
+    OSError,
+    AssertionError,
+    RuntimeError,
+    *_codec_errors(),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,42 +223,49 @@ class SafeBatch:
 
     def _records(self) -> Iterator[Any]:
         fast = self._fast
+        where = f"batch at offsets {fast.base_offset}..{self.last_offset}"
         if not fast.validate_crc():
+            yield self._defect(f"{where} fails its CRC check")
+            return
+        try:
+            readable = self._readable()
+            it = iter(readable) if readable is not None else None  # other codecs inflate here
+        except _UNREADABLE as exc:
+            yield self._defect(f"{where} cannot be decompressed: {exc!r}")
+            return
+        if it is None:
             yield self._defect(
-                f"batch at offsets {fast.base_offset}..{self.last_offset} fails its CRC check"
+                f"gzip {where} ({len(self._raw)} bytes) inflates beyond "
+                f"{self._limits.max_batch_bytes} bytes; not decompressed"
             )
             return
-        if fast.compression_type == _GZIP:
-            self._inflated = _gunzip_batch(self._raw, self._limits.max_batch_bytes)
-            if self._inflated is None:
-                yield self._defect(
-                    f"gzip batch at offsets {fast.base_offset}..{self.last_offset} "
-                    f"({len(self._raw)} bytes) inflates beyond "
-                    f"{self._limits.max_batch_bytes} bytes; not decompressed"
-                )
-                return
-            fast = DefaultRecordBatch(self._inflated)
         last = -1
-        it = iter(fast)
         while True:
             try:
                 record = next(it)
             except StopIteration:
                 return
-            except (*_PARSE_ERRORS, UnicodeDecodeError) as exc:
+            except _UNREADABLE as exc:
                 yield from self._lenient(after=last, first_error=exc)
                 return
             last = record.offset
             yield record
 
+    def _readable(self) -> Any:
+        """The batch to iterate: gzip inflated here under the cap (None if over it)."""
+        if self._fast.compression_type != _GZIP:
+            return self._fast
+        self._inflated = _gunzip_batch(self._raw, self._limits.max_batch_bytes)
+        return None if self._inflated is None else DefaultRecordBatch(self._inflated)
+
     def _lenient(self, *, after: int, first_error: Exception) -> Iterator[Any]:
-        body = self._inflated[_HEADER_SIZE:] if self._inflated is not None else self._body()
         try:
+            body = self._inflated[_HEADER_SIZE:] if self._inflated is not None else self._body()
             for record in parse_records(body, self._fast):
                 if record.offset > after:
                     after = record.offset
                     yield record
-        except _PARSE_ERRORS as exc:
+        except _UNREADABLE as exc:
             if self.last_offset > after:
                 yield self._defect(
                     f"corrupt record after offset {after} in batch "

@@ -119,3 +119,20 @@ def test_a_batch_too_short_to_frame_is_a_defect_at_its_base_offset() -> None:
     record, nxt = consume(short + batch(8, [(None, b"next", [])]))
     assert (record.offset, nxt.offset, nxt.value) == (7, 8, b"next")
     assert "too short" in (record.defect or "")
+
+
+@settings(
+    max_examples=400,
+    deadline=timedelta(milliseconds=500),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(st.data())
+def test_any_mutation_of_a_whole_batch_never_raises(data: st.DataObject) -> None:
+    codec = data.draw(st.sampled_from([0, GZIP]))
+    records = [(b"k", b"value-%d" % i, [("name", b"v")]) for i in range(3)]
+    raw = bytearray(batch(0, records, codec=codec))
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(12, len(raw) - 1))  # keep the framing length
+        raw[at] = data.draw(st.integers(0, 255))
+    raw[16] = 2  # still a v2 batch: legacy message sets are aiokafka's own parser
+    consume_to(fix_crc(bytes(raw)))  # must not raise
