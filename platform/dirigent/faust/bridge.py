@@ -17,6 +17,7 @@ import faust
 from dirigent.errors import ConfigurationError
 from dirigent.service import RecordProcessor, Service
 from dirigent.transport import InboundRecord
+from dirigent.transport.consumer import install_record_parser, make_inbound
 
 __all__ = ["FaustBridge"]
 
@@ -54,6 +55,7 @@ class FaustBridge:
         """Create missing topics (the broker does not auto-create) and start the producer."""
         if self._topic is None:
             raise ConfigurationError("call attach(app) before start()")
+        install_record_parser()  # Faust's aiokafka consumer then survives unreadable records
         await self.service.ensure_dlt_topics()
         await self._topic.maybe_declare()
         await self.service.producer.start()
@@ -72,12 +74,12 @@ def _record(message: Any) -> InboundRecord:
     headers = message.headers or ()
     if isinstance(headers, Mapping):
         headers = headers.items()
-    return InboundRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        timestamp_ms=int(message.timestamp * 1000),
-        key=message.key,
-        value=message.value,
-        headers=tuple((k, v) for k, v in headers),
+    return make_inbound(  # a defect found by dirigent's record parser is kept
+        message.topic,
+        message.partition,
+        message.offset,
+        int(message.timestamp * 1000),
+        message.key,
+        message.value,
+        headers,
     )

@@ -14,7 +14,7 @@ for what is bounded before decompression and what is not).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -33,6 +33,8 @@ __all__ = [
     "InboundRecord",
     "TopicPartition",
     "inbound",
+    "install_record_parser",
+    "make_inbound",
     "record_size",
 ]
 
@@ -203,6 +205,12 @@ class BatchConsumer:
             self._consumer.seek(tp, offset)
 
 
+def install_record_parser() -> None:
+    """Make every aiokafka consumer in this process hand out defect records instead of
+    raising on unreadable data (``BatchConsumer`` does this itself when it starts)."""
+    _records.install()
+
+
 def record_size(
     key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes | None]]
 ) -> int:
@@ -219,11 +227,33 @@ def _name_bytes(name: str) -> int:
 
 def inbound(m: Any, max_record_bytes: int | None = None) -> InboundRecord:
     """An ``InboundRecord`` from an aiokafka ``ConsumerRecord``, with its defect if any."""
-    headers = tuple(m.headers or ())
-    size = len(m.key or b"") + len(m.value or b"")
+    return make_inbound(
+        m.topic, m.partition, m.offset, m.timestamp, m.key, m.value, m.headers or (),
+        max_record_bytes=max_record_bytes,
+    )  # fmt: skip
+
+
+def make_inbound(
+    topic: str,
+    partition: int,
+    offset: int,
+    timestamp_ms: int,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Iterable[tuple[str, bytes | None]],
+    *,
+    max_record_bytes: int | None = None,
+) -> InboundRecord:
+    """An ``InboundRecord`` with ``defect`` set from what dirigent's parser found.
+
+    For other aiokafka-based consumers (the Faust bridge): header names that are not
+    UTF-8, defects of unreadable batches, and a decoded size over ``max_record_bytes``.
+    """
+    kept = tuple(headers)
+    size = len(key or b"") + len(value or b"")
     defects: list[str] = []
     bad_names: list[bytes] = []
-    for name, raw in headers:
+    for name, raw in kept:
         size += _name_bytes(name) + len(raw or b"")
         if not name.isascii() and (name == _records.DEFECT_HEADER or not _is_utf8(name)):
             if name == _records.DEFECT_HEADER:
@@ -231,19 +261,19 @@ def inbound(m: Any, max_record_bytes: int | None = None) -> InboundRecord:
             else:
                 bad_names.append(name.encode("utf-8", "surrogateescape"))
     if defects:
-        headers = tuple(h for h in headers if h[0] != _records.DEFECT_HEADER)
+        kept = tuple(h for h in kept if h[0] != _records.DEFECT_HEADER)
     if bad_names:
         defects.append(f"header name(s) not valid UTF-8: {', '.join(map(repr, bad_names[:5]))}")
     if max_record_bytes is not None and size > max_record_bytes:
         defects.append(f"record of {size} bytes exceeds max_record_bytes={max_record_bytes}")
     return InboundRecord(
-        topic=m.topic,
-        partition=m.partition,
-        offset=m.offset,
-        timestamp_ms=m.timestamp,
-        key=m.key,
-        value=m.value,
-        headers=headers,
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        timestamp_ms=timestamp_ms,
+        key=key,
+        value=value,
+        headers=kept,  # type: ignore[arg-type]  # aiokafka gives None for a null value
         defect="; ".join(defects) or None,
     )
 
