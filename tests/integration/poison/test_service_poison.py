@@ -193,3 +193,37 @@ async def test_a_dead_letter_the_broker_refuses_is_sent_again_reduced(
     assert diag["dirigent-dlt-original-sha256"] == hashlib.sha256(value).hexdigest().encode()
     assert diag["dirigent-dlt-offset"] == b"41"
     assert letter.value == value[:4096]
+
+
+async def test_a_gzip_batch_under_the_cap_is_dead_lettered_record_by_record(
+    infra: Infra, redis: Redis, uid: str, make_topic
+) -> None:
+    """4.5 MB inflated is under the default 32 MiB cap: five ordinary poison records."""
+    bootstrap = infra.kafka_bootstrap
+    topic = await make_topic("gzip.cmd")
+    replies_topic = await make_topic(f"{topic}.replies")
+    service = make_service(bootstrap, redis, uid, topic, replies_topic)
+    handled: list[str] = []
+
+    @service.handles(ReserveStock)
+    async def handle(cmd: ReserveStock, ctx: HandlerContext) -> StockReserved:
+        handled.append(cmd.order_id)
+        return StockReserved(order_id=cmd.order_id, reservation_id="r")
+
+    try:
+        async with running(service) as task, Publisher(bootstrap, codec(), source="o") as pub:
+            await gzip_bomb(bootstrap, topic)
+            await pub.publish(reserve("good"), topic=topic)
+            await wait_for(lambda: handled == ["good"] or task.done(), 60, "the good record")
+            assert not task.done(), "the service stopped"
+            letters = await read_topic(bootstrap, dlt_topic(topic), 5, settle_s=0.5)
+    finally:
+        await delete_topics(bootstrap, [dlt_topic(topic)])
+    assert [dict(r.headers)["dirigent-dlt-offset"] for r in letters] == [
+        b"0",
+        b"1",
+        b"2",
+        b"3",
+        b"4",
+    ]
+    assert all(r.value == b"\0" * 900_000 for r in letters)  # whole: each copy fits
