@@ -172,6 +172,8 @@ def _reduced(
     for value_bytes, header_bytes in ((REDUCED_VALUE_BYTES, REDUCED_HEADERS_BYTES), (0, 0)):
         head = None if value is None else value[:value_bytes]
         kept, counts = _original_headers(record.headers, MAX_ORIGINAL_HEADER_BYTES, header_bytes)
+        if record.value is None and record.key is None:
+            counts["null-value"] = 1
         extra = {**ref, "value-kept": str(len(head or b"")).encode()}
         out = _assemble(record, kept, {**diag, **extra}, counts, head, key)
         if wire_size(out) <= budget:
@@ -181,7 +183,7 @@ def _reduced(
 
 def _diagnostics(record: InboundRecord, failure: Failure, group: str) -> dict[str, bytes]:
     diag = {
-        "topic": record.topic.encode(),
+        "topic": _utf8(record.topic),
         "partition": str(record.partition).encode(),
         "offset": str(record.offset).encode(),
         "timestamp": str(record.timestamp_ms).encode(),
