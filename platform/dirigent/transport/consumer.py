@@ -79,6 +79,7 @@ class InboundRecord:
 
     @property
     def tp(self) -> TopicPartition:
+        """The record's topic and partition."""
         return TopicPartition(self.topic, self.partition)
 
     @property

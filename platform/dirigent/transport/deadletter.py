@@ -84,6 +84,7 @@ DEFAULT_MAX_BYTES = ProducerSettings.model_fields["max_request_bytes"].default
 
 
 def dlt_topic(topic: str) -> str:
+    """The dead-letter topic of ``topic``: ``<topic>.dlt``."""
     return topic + DLT_SUFFIX
 
 
