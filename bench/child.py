@@ -69,8 +69,8 @@ async def _coordinator(args: argparse.Namespace) -> dict[str, Any]:
     def ready() -> bool:
         if task.done():
             task.result()  # raises what stopped it
-        own = getattr(coordinator, "ownership", None)
-        return own is not None and len(own.owned) == int(args.partitions)
+        parts = coordinator.parts
+        return parts is not None and len(parts.ownership.owned) == int(args.partitions)
 
     await _until_sigterm(args.ready, ready, coordinator.stop, task)
     hist = coordinator.metrics.step_latency
@@ -78,9 +78,11 @@ async def _coordinator(args: argparse.Namespace) -> dict[str, Any]:
     for metric in hist.collect():  # one series per (saga type, step): add them up
         for s in metric.samples:
             samples[s.name] = samples.get(s.name, 0.0) + s.value
+    assert coordinator.parts is not None
+    duplicates = coordinator.metrics.inputs.labels("duplicate")._value.get()
     return {
-        "commands_relayed": coordinator.relay.sent,
-        "duplicates": coordinator.processor.duplicates,
+        "commands_relayed": coordinator.parts.relay.sent,
+        "duplicates": int(duplicates),
         "step_latency_histogram": _summed(samples),
     }
 

@@ -1,16 +1,25 @@
-"""Turning consumed records and due timers into engine inputs (or poison)."""
+"""Turning consumed records and due timers into engine inputs, forwards, or poison.
+
+Every record ends in exactly one of these: a ``Routed`` input for the saga it belongs
+to; a ``Routed`` with ``forward_to`` set when it landed on a partition other than the
+one its saga id hashes to (a null key, another client's partitioner); ``Poison`` for
+anything that can never be processed (it goes to the dead-letter topic); or ``None``
+for a type listed in ``ignored_types`` on purpose. Nothing vanishes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dirigent.coordinator.topology import Topology
-from dirigent.errors import ContractError, DecodeError, EnvelopeError
+from dirigent.errors import ContractError, DecodeError, EnvelopeError, UnknownSchema
 from dirigent.events import AvroCodec, Envelope, EnvelopeLimits, Event
 from dirigent.saga import EventReceived, Input, SagaDefinition, Timer, TimerFired
 from dirigent.transport import InboundRecord
+from dirigent.transport.reader import partition_for
 
-__all__ = ["Poison", "Routed", "route_record", "route_timer"]
+__all__ = ["Poison", "Routed", "Router", "route_timer"]
 
 # What a user's saga-id function may raise on an event it cannot handle.
 _ID_ERRORS = (AttributeError, KeyError, TypeError, ValueError)
@@ -18,12 +27,17 @@ _ID_ERRORS = (AttributeError, KeyError, TypeError, ValueError)
 
 @dataclass(frozen=True, slots=True)
 class Routed:
-    """One engine input for one saga; ``definition`` is known up front for starts."""
+    """One engine input for one saga; ``definition`` is known up front for starts.
+
+    ``forward_to``: the partition the saga lives on, when the record landed elsewhere;
+    it is then forwarded (same bytes, same message id), never applied here.
+    """
 
     saga_id: str
     input: Input
     definition: SagaDefinition | None
     record: InboundRecord | None = None
+    forward_to: int | None = None
 
     @property
     def message_id(self) -> str:
@@ -40,26 +54,63 @@ class Poison:
     error: Exception
 
 
-def route_record(
-    record: InboundRecord, topology: Topology, codec: AvroCodec, limits: EnvelopeLimits
-) -> Routed | Poison | None:
-    """``Routed`` for a saga, ``Poison`` for bad input, ``None`` if no saga cares."""
-    try:
-        env = Envelope.from_headers(record.headers, limits)
-        start = topology.by_start.get(env.type)
-        if start is None and env.type not in topology.reply_types:
-            return None
-        limits.check_payload(record.value)
-        event = codec.decode(record.value or b"")
+@dataclass(frozen=True)
+class Router:
+    """Routes the records of the coordinator's input topics.
+
+    ``partitions`` holds each input topic's partition count (co-partitioned topics
+    share it); ``ignored_types`` are event types other services put on these topics
+    that no saga reads (they are skipped and counted, not dead-lettered).
+    """
+
+    topology: Topology
+    codec: AvroCodec
+    limits: EnvelopeLimits
+    partitions: Mapping[str, int]
+    ignored_types: frozenset[str] = frozenset()
+
+    def route(self, record: InboundRecord) -> Routed | Poison | None:
+        """``Routed`` for a saga, ``Poison`` for bad input, ``None`` if ignored on purpose."""
+        try:
+            return self._route(record)
+        except ContractError as exc:
+            return Poison(record, exc)
+
+    def _route(self, record: InboundRecord) -> Routed | None:
+        if record.defect is not None:
+            raise DecodeError(f"{_where(record)} cannot be read: {record.defect}")
+        env = Envelope.from_headers(record.headers, self.limits)
+        start = self.topology.by_start.get(env.type)
+        if start is None and env.type not in self.topology.reply_types:
+            if env.type in self.ignored_types:
+                return None
+            raise UnknownSchema(
+                f"{_where(record)}: no saga starts on or awaits {env.type} (list it in "
+                "DIRIGENT_COORDINATOR_IGNORED_TYPES if it belongs on this topic)"
+            )
+        self.limits.check_payload(record.value)
+        event = self.codec.decode(record.value or b"")
         if event.event_type != env.type:
             raise DecodeError(
-                f"header dirigent-type is {env.type} but the body is {event.event_type}"
+                f"{_where(record)}: header dirigent-type is {env.type} "
+                f"but the body is {event.event_type}"
             )
         saga_id = _saga_id(start, event, env)
-    except ContractError as exc:
-        return Poison(record, exc)
-    received = EventReceived(env.message_id, event, env.causation_id, saga_id)
-    return Routed(saga_id, received, start, record)
+        received = EventReceived(env.message_id, event, env.causation_id, saga_id)
+        home = self.home_of(record.topic, saga_id)
+        forward_to = home if home != record.partition else None
+        return Routed(saga_id, received, start, record, forward_to)
+
+    def home_of(self, topic: str, saga_id: str) -> int:
+        """The partition a saga lives on: murmur2 of its id, as the Java client keys it."""
+        count = self.partitions.get(topic)
+        if count is None:
+            raise EnvelopeError(f"topic {topic} is not one of the coordinator's inputs")
+        return partition_for(saga_id, count)
+
+
+def _where(record: InboundRecord) -> str:
+    return f"{record.topic}[{record.partition}]@{record.offset}"
 
 
 def _saga_id(start: SagaDefinition | None, event: Event, env: Envelope) -> str:
@@ -68,9 +119,12 @@ def _saga_id(start: SagaDefinition | None, event: Event, env: Envelope) -> str:
             raise EnvelopeError(f"reply {env.type} has no dirigent-saga-id header")
         return env.saga_id
     try:
-        return start.saga_id_for(event)
+        saga_id = start.saga_id_for(event)
     except _ID_ERRORS as exc:
         raise DecodeError(f"saga {start.name} cannot derive a saga id: {exc!r}") from exc
+    if not saga_id:
+        raise DecodeError(f"saga {start.name} derived an empty saga id from {env.type}")
+    return saga_id
 
 
 def route_timer(timer: Timer, topology: Topology) -> Routed | None:

@@ -20,8 +20,8 @@ class CoordinatorMetrics:
             "failed)", ["saga_type", "outcome"], registry=r,
         )  # fmt: skip
         self.inputs = Counter(
-            "dirigent_inputs", "Inputs by result (applied, ignored, duplicate)",
-            ["result"], registry=r,
+            "dirigent_inputs", "Inputs by result (applied, ignored, duplicate, forwarded, "
+            "unrouted)", ["result"], registry=r,
         )  # fmt: skip
         self.step_latency = Histogram(
             "dirigent_step_latency_seconds", "Command sent to reply applied",
@@ -29,8 +29,14 @@ class CoordinatorMetrics:
         )  # fmt: skip
         self.in_flight = Gauge("dirigent_sagas_in_flight", "Running sagas owned", registry=r)
         self.dead_letters = Counter(
-            "dirigent_dead_letters", "Records sent to a dead-letter topic", ["topic"], registry=r
-        )
+            "dirigent_dead_letters", "Records the broker acknowledged in a dead-letter topic, "
+            "by source topic and cause (poison, orphan, saga_code)", ["topic", "cause"],
+            registry=r,
+        )  # fmt: skip
+        self.degraded = Gauge(
+            "dirigent_degraded", "1 while the loop retries a transient Kafka or Redis fault",
+            registry=r,
+        )  # fmt: skip
         self.breaker_open = Gauge(
             "dirigent_breaker_open", "1 while a participant's breaker is not closed",
             ["participant"], registry=r,

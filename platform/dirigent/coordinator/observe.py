@@ -1,10 +1,9 @@
-"""Metrics and breaker feedback from applied decisions."""
+"""Metrics from applied decisions (reading only: participant health lives elsewhere)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dirigent.coordinator.breaker import Breakers
 from dirigent.coordinator.metrics import CoordinatorMetrics
 from dirigent.coordinator.partition import OwnedPartition
 from dirigent.coordinator.processor import Applied
@@ -17,7 +16,9 @@ _OUTCOME = {
     SagaStatus.COMPLETED: "completed",
     SagaStatus.COMPENSATED: "compensated",
     SagaStatus.FAILED: "failed",
+    SagaStatus.PARKED: "parked",
 }
+_ACTIVE = (SagaStatus.RUNNING, SagaStatus.COMPENSATING)
 
 
 def observe(
@@ -25,7 +26,6 @@ def observe(
     owner: OwnedPartition,
     topology: Topology,
     metrics: CoordinatorMetrics,
-    breakers: Breakers,
     now: float,
 ) -> None:
     for a in applied:
@@ -35,16 +35,16 @@ def observe(
             continue
         metrics.inputs.labels("applied").inc()
         t = d.transition
+        before = a.before.status if a.before is not None else None
+        owner.in_flight += (d.state.status in _ACTIVE) - (before in _ACTIVE)
         if a.before is None:
-            owner.in_flight += 1
             metrics.sagas.labels(t.saga_type, "started").inc()
-        if d.state.is_terminal and (a.before is None or not a.before.is_terminal):
-            owner.in_flight -= 1
-            metrics.sagas.labels(t.saga_type, _OUTCOME[d.state.status]).inc()
-        if isinstance(a.routed.input, EventReceived) and a.before is not None and t.step:
-            step = topology.by_name[t.saga_type].steps.get(t.step)
-            if step is not None:
-                breakers[step.participant].success(now)
-                metrics.step_latency.labels(t.saga_type, t.step).observe(
-                    max(0.0, now - a.before.updated_at)
-                )
+        outcome = _OUTCOME.get(d.state.status)
+        if outcome is not None and before is not d.state.status:
+            metrics.sagas.labels(t.saga_type, outcome).inc()
+        replied = isinstance(a.routed.input, EventReceived) and a.before is not None
+        if replied and t.step and t.step in topology.by_name[t.saga_type].steps:
+            assert a.before is not None
+            metrics.step_latency.labels(t.saga_type, t.step).observe(
+                max(0.0, now - a.before.updated_at)
+            )

@@ -1,4 +1,4 @@
-"""Encoding what the engine decided into outbox records: commands and transitions."""
+"""Encoding what the engine decided into outbox records: commands, transitions, forwards."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from dirigent.events import AvroCodec, Envelope, SagaTransition
 from dirigent.saga import Command, Transition
-from dirigent.store.outbox import OutboxRecord
+from dirigent.store import OutboxRecord
+from dirigent.transport import InboundRecord
 
 __all__ = ["OutboundEncoder"]
 
@@ -30,7 +31,18 @@ class OutboundEncoder:
             message_id=cmd.command_id,
         )
         value = self.codec.encode(cmd.event)
-        return OutboxRecord(cmd.topic, cmd.key.encode(), value, tuple(env.to_headers()))
+        rearm = (cmd.timeout_timer_id, cmd.timeout_s) if cmd.timeout_timer_id else None
+        return OutboxRecord(
+            cmd.topic, cmd.key.encode(), value, tuple(env.to_headers()), rearm=rearm
+        )
+
+    @staticmethod
+    def forward(record: InboundRecord, saga_id: str, partition: int) -> OutboxRecord:
+        """``record`` as it is, keyed by its saga id, for the partition the saga lives on."""
+        return OutboxRecord(
+            record.topic, saga_id.encode(), record.value or b"", record.headers,
+            partition=partition,
+        )  # fmt: skip
 
     def transition(
         self, t: Transition, *, message_id: str, causation_id: str | None, partition: int

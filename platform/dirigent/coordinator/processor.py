@@ -3,6 +3,9 @@
 For each input, in order: find the saga (cache, else one pipelined read for the batch),
 run the pure engine, and turn the decision into one atomic store write. A lost
 compare-and-set (``CONFLICT``) or a duplicate reloads those sagas and decides again.
+An input that landed on the wrong partition is forwarded (an outbox record to its home
+partition, written with the same atomic duplicate check); a reply whose saga does not
+exist is an orphan, handed back for the dead-letter topic.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from dirigent.coordinator.partition import OwnedPartition
 from dirigent.coordinator.topology import Topology
 from dirigent.errors import FencedOut, VersionConflict
 from dirigent.saga import Decision, SagaState, TimerFired, decide
-from dirigent.store.saga_store import Outcome, SagaStore, Write
+from dirigent.store import SagaStorePort, Write, WriteOutcome
 
-__all__ = ["Applied", "BatchProcessor", "BatchResult", "Rejected"]
+__all__ = ["Applied", "BatchProcessor", "BatchResult", "Orphan", "Rejected"]
+
+_ORPHAN = "no saga for this reply"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +46,26 @@ class Rejected:
     error: Exception
 
 
+@dataclass(frozen=True, slots=True)
+class Orphan:
+    """A reply whose saga does not exist here (or is of a type not deployed here).
+
+    A saga's state is durable before its first command is sent, and replies come back
+    on the saga's own partition (forwarded there if not), so a reply can never arrive
+    before its saga: an orphan is dead-lettered at once, with ``reason``.
+    """
+
+    routed: Routed
+    reason: str
+
+
 @dataclass
 class BatchResult:
     applied: list[Applied] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    orphans: list[Orphan] = field(default_factory=list)
     duplicates: int = 0  # inputs the store had already applied (redelivery)
+    forwarded: int = 0  # inputs sent on to the partition their saga lives on
 
 
 @dataclass
@@ -59,7 +79,7 @@ class _Pending:
 @dataclass
 class BatchProcessor:
     topology: Topology
-    store: SagaStore
+    store: SagaStorePort
     encoder: OutboundEncoder
     clock: Callable[[], float]
     conflict_retries: int = 3
@@ -85,26 +105,50 @@ class BatchProcessor:
         pending = []
         for r in items:
             try:
-                pending.append(self._decide(owner.number, states, r, now))
+                p = self._decide(owner.number, states, r, now)
             except Exception as exc:  # noqa: BLE001 - user saga code: any error rejects the input
                 result.rejected.append(Rejected(r, exc))
+                continue
+            if p.decision.ignored == _ORPHAN and r.record is not None:
+                result.orphans.append(Orphan(r, self._orphan_reason(owner.number, r, states)))
+                continue
+            pending.append(p)
         outcomes = await self.store.apply(owner.number, owner.token, [p.write for p in pending])
         retry: list[Routed] = []
         for p, outcome in zip(pending, outcomes, strict=True):
-            sid = p.routed.saga_id
-            if outcome is Outcome.FENCED:
+            if outcome is WriteOutcome.FENCED:
                 raise FencedOut(f"partition {owner.number} is owned by a newer coordinator")
-            if outcome is Outcome.OK:  # the CAS held, so this state is what Redis has
-                if p.decision.state is not None:
-                    owner.remember(sid, p.decision.state)
-                result.applied.append(Applied(p.routed, p.before, p.decision))
-                continue
-            owner.forget(sid)  # the tentative state did not land: reload next round
-            if outcome is Outcome.DUPLICATE:
-                result.duplicates += 1
-            else:
-                retry.append(p.routed)
+            self._settle(owner, p, outcome, result, retry)
         return retry
+
+    @staticmethod
+    def _settle(
+        owner: OwnedPartition,
+        p: _Pending,
+        outcome: WriteOutcome,
+        result: BatchResult,
+        retry: list[Routed],
+    ) -> None:
+        sid = p.routed.saga_id
+        if outcome is WriteOutcome.OK:  # the CAS held, so this state is what Redis has
+            if p.routed.forward_to is not None:
+                result.forwarded += 1
+                return
+            if p.decision.state is not None:
+                owner.remember(sid, p.decision.state)
+            result.applied.append(Applied(p.routed, p.before, p.decision))
+            return
+        owner.forget(sid)  # the tentative state did not land: reload next round
+        if outcome is WriteOutcome.DUPLICATE:
+            result.duplicates += 1
+        else:
+            retry.append(p.routed)
+
+    def _orphan_reason(self, partition: int, r: Routed, states: dict[str, SagaState | None]) -> str:
+        state = states.get(r.saga_id)
+        if state is not None:
+            return f"saga {r.saga_id!r} is of type {state.saga_type!r}, not deployed here"
+        return f"orphan reply: no saga {r.saga_id!r} on partition {partition}"
 
     async def _load(
         self, owner: OwnedPartition, items: list[Routed]
@@ -112,6 +156,8 @@ class BatchProcessor:
         states: dict[str, SagaState | None] = {}
         missing = []
         for r in items:
+            if r.forward_to is not None:
+                continue  # not applied here: its saga lives on another partition
             if owner.has(r.saga_id):
                 states[r.saga_id] = owner.cached(r.saga_id)
             elif r.saga_id not in states:
@@ -126,17 +172,31 @@ class BatchProcessor:
     def _decide(
         self, partition: int, states: dict[str, SagaState | None], r: Routed, now: float
     ) -> _Pending:
+        if r.forward_to is not None:
+            decision = Decision(None, ignored=f"forwarded to partition {r.forward_to}")
+            return _Pending(r, None, decision, self._forward(r))
         before = states[r.saga_id]
         definition = r.definition or (
             self.topology.by_name.get(before.saga_type) if before is not None else None
         )
         if definition is None:
-            decision = Decision(None, ignored="no saga for this reply")
+            decision = Decision(None, ignored=_ORPHAN)
         else:
             decision = decide(definition, before, r.input, now)
         if decision.state is not None:
             states[r.saga_id] = decision.state  # later inputs of this batch build on it
         return _Pending(r, before, decision, self._write(partition, r, before, decision, now))
+
+    def _forward(self, r: Routed) -> Write:
+        """Send the record on, unchanged, to its saga's partition (same message id, so a
+        second forward is a duplicate there)."""
+        assert r.record is not None
+        assert r.forward_to is not None
+        watermark = (r.record.topic, r.record.offset + 1)
+        forward = self.encoder.forward(r.record, r.saga_id, r.forward_to)
+        return Write(
+            r.message_id, r.saga_id, outbox=[forward], watermark=watermark, now=self.clock()
+        )
 
     def _write(
         self, partition: int, r: Routed, before: SagaState | None, d: Decision, now: float

@@ -2,12 +2,19 @@
 
 One loop owns consumption, decisions and timers (so a partition is never processed by
 two tasks at once); the outbox relay runs beside it. Offsets are committed only after
-each record's outcome (saga change, duplicate, ignored, or dead letter) is durable.
+each record's outcome (saga change, duplicate, ignored, forwarded, or dead letter) is
+durable.
+
+Faults degrade, never kill: every Redis and Kafka call raises dirigent's errors, and
+the loop reads ``retryable``. A transient fault rewinds the batch, backs off (capped),
+and shows in ``/readyz`` (503) and ``dirigent_degraded``; a permanent one
+(authentication, configuration, a missing topic) ends the process with its message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
@@ -16,20 +23,17 @@ from collections.abc import Callable, Sequence
 from redis.asyncio import Redis
 
 from dirigent.config import Settings
-from dirigent.coordinator.backpressure import Backpressure
+from dirigent.coordinator.assembly import Parts, assemble, input_partitions, redis_client
 from dirigent.coordinator.breaker import Breakers, BreakerState
 from dirigent.coordinator.health import HealthServer
-from dirigent.coordinator.inputs import Poison, Routed, route_record
+from dirigent.coordinator.inputs import Poison, Routed
 from dirigent.coordinator.metrics import CoordinatorMetrics
 from dirigent.coordinator.observe import observe
-from dirigent.coordinator.outbound import OutboundEncoder
-from dirigent.coordinator.ownership import Ownership
-from dirigent.coordinator.processor import BatchProcessor, Rejected
-from dirigent.coordinator.relay import OutboxRelay
+from dirigent.coordinator.participants import ParticipantHealth
+from dirigent.coordinator.processor import BatchResult
 from dirigent.coordinator.settings import CoordinatorSettings
-from dirigent.coordinator.timers import TimerScanner
 from dirigent.coordinator.topology import Topology
-from dirigent.errors import FencedOut, StoreError, TransportError
+from dirigent.errors import DirigentError, FencedOut
 from dirigent.events import (
     DEFAULT_LIMITS,
     AvroCodec,
@@ -39,20 +43,14 @@ from dirigent.events import (
 )
 from dirigent.observability import get_logger
 from dirigent.saga import SagaDefinition
-from dirigent.store.saga_store import SagaStore
-from dirigent.transport import (
-    ConsumerSettings,
-    Failure,
-    InboundRecord,
-    RawProducer,
-    dead_letter_record,
-)
+from dirigent.transport import DeadLetter, Failure, InboundRecord, RawProducer, send_dead_letters
 from dirigent.transport.consumer import TopicPartition
-from dirigent.transport.group import GroupConsumer
 
 __all__ = ["Coordinator"]
 
 log = get_logger("dirigent.coordinator")
+
+Batch = dict[TopicPartition, list[InboundRecord]]
 
 
 class Coordinator:
@@ -86,21 +84,39 @@ class Coordinator:
         self.metrics = metrics or CoordinatorMetrics()
         self.clock = clock
         self.id = self.config.coordinator_id or f"{socket.gethostname()}-{os.getpid()}"
-        self.breakers = Breakers(self.config.breaker_failure_threshold, self.config.breaker_reset_s)
+        self.health = ParticipantHealth(
+            Breakers(self.config.breaker_failure_threshold, self.config.breaker_reset_s)
+        )
         self.limits = DEFAULT_LIMITS
+        self.degraded: str | None = None  # why the last loop turn failed, until one succeeds
+        self.parts: Parts | None = None
+        self.started = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._lock = asyncio.Lock()
         self._last_timer_scan = 0.0
         self._last_gauges = 0.0
-        self.backpressure = Backpressure(self.config.max_in_flight_sagas, self.config.max_outbox)
-        self.started = asyncio.Event()
+
+    @property
+    def breakers(self) -> Breakers:
+        return self.health.breakers
 
     def stop(self) -> None:
         """Ask the loop to finish its batch, flush the outbox and leave the group."""
         self._stopping.set()
 
+    def ready(self) -> tuple[bool, str]:
+        """Whether this process does its share now, and if not, why."""
+        p = self.parts
+        if p is None or not self.started.is_set():
+            return False, "starting"
+        reason = self.degraded or p.relay.degraded or p.ownership.degraded
+        if reason is not None:
+            return False, reason
+        if p.ownership.pending:
+            return False, f"partitions {sorted(p.ownership.pending)} not owned yet"
+        return True, "ok"
+
     async def run(self) -> None:
-        redis = Redis.from_url(self.settings.redis_url)
+        redis = redis_client(self.settings.redis_url)
         producer = RawProducer(self.settings.kafka_bootstrap)
         try:
             await self._run(redis, producer)
@@ -109,193 +125,239 @@ class Coordinator:
             await redis.aclose()
 
     async def _run(self, redis: Redis, producer: RawProducer) -> None:
-        c = self.config
-        store = SagaStore(redis, c.group_id, c.seen_ttl_s, c.terminal_ttl_s)
-        encoder = OutboundEncoder(
-            self.codec, source=self.id,
-            transitions_topic=c.transitions_topic if c.publish_transitions else None,
+        partitions = await input_partitions(self.settings.kafka_bootstrap, self.topology)
+        p = self.parts = assemble(
+            ident=self.id, settings=self.settings, config=self.config, topology=self.topology,
+            codec=self.codec, limits=self.limits, partitions=partitions, redis=redis,
+            producer=producer, health=self.health, metrics=self.metrics, clock=self.clock,
         )  # fmt: skip
-        self.store, self.producer = store, producer
-        self.processor = BatchProcessor(
-            self.topology, store, encoder, self.clock, c.conflict_retries
-        )
-        participants = {
-            t: s.participant for d in self.topology.by_name.values() for s in d.steps.values()
-            for t in (s.topic, *([s.compensation.topic] if s.compensation else []))
-        }  # fmt: skip
-        self.relay = OutboxRelay(
-            store, producer, self.breakers, participants, self.clock, c.relay_interval_s
-        )
-        self.timers = TimerScanner(store, self.topology, self.breakers, self.clock)
-        self.ownership = Ownership(store, self.relay, self.metrics)
-        consumer = GroupConsumer(
-            self.settings.kafka_bootstrap, self.topology.input_topics, group_id=c.group_id,
-            on_assigned=self.ownership.assigned, on_revoked=self.ownership.revoked,
-            settings=ConsumerSettings(
-                client_id=self.id, max_poll_records=c.max_batch_records,
-                session_timeout_ms=c.session_timeout_ms,
-                heartbeat_interval_ms=c.heartbeat_interval_ms,
-            ),
-        )  # fmt: skip
-        health = None
-        if c.metrics_port is not None:
-            health = HealthServer(self.metrics.registry, port=c.metrics_port,
+        server = None
+        if self.config.metrics_port is not None:
+            server = HealthServer(self.metrics.registry, port=self.config.metrics_port,
                                   live=lambda: not self._stopping.is_set(),
-                                  ready=lambda: bool(self.ownership.owned))  # fmt: skip
-            await health.start()
+                                  ready=lambda: self.ready()[0])  # fmt: skip
+            await server.start()
         await producer.start()
-        await consumer.start()
-        self.consumer = consumer
+        await p.consumer.start()
         log.info("coordinator started", id=self.id, topics=self.topology.input_topics)
+        relay = asyncio.create_task(p.relay.run(p.ownership.numbers), name="outbox-relay")
         try:
-            async with asyncio.TaskGroup() as tasks:
-                relay = tasks.create_task(self.relay.run(self.ownership.numbers))
-                self.started.set()
-                await self._loop(consumer)
-                relay.cancel()
-            for number in sorted(self.ownership.numbers()):
-                await self.relay.flush(number)
+            self.started.set()
+            await self._loop(p, relay)
+            for number in sorted(p.ownership.numbers()):
+                await p.relay.flush_safely(number)
         finally:
-            await consumer.close()
-            if health is not None:
-                await health.close()
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
+            await p.consumer.close()
+            if server is not None:
+                await server.close()
         log.info("coordinator stopped", id=self.id)
 
-    async def _loop(self, consumer: GroupConsumer) -> None:
+    async def _loop(self, p: Parts, relay: asyncio.Task[None]) -> None:
         backoff = 0.1
         while not self._stopping.is_set():
-            batch = await consumer.getmany(self.config.poll_timeout_ms)
+            if relay.done():
+                relay.result()  # the relay only ends on a permanent fault: raise it
+            batch: Batch = {}
             try:
-                async with self._lock:
-                    await self._handle(consumer, batch)
-                    await self._fire_timers()
-                self._pressure(consumer)
-                await self._gauges(consumer)
-                backoff = 0.1
-            except (StoreError, TransportError) as exc:
-                # Nothing of this batch is committed: rewind and try again.
-                log.warning("batch failed; retrying", error=repr(exc), backoff_s=backoff)
-                for tp, records in batch.items():
-                    if tp.partition in self.ownership.owned:
-                        consumer.seek(tp, records[0].offset)
-                await asyncio.sleep(backoff)
+                await p.ownership.reconcile(p.consumer.assignment())
+                self._flow(p)
+                batch = await p.consumer.getmany(self.config.poll_timeout_ms)
+                await self._handle(p, batch)
+                await self._fire_timers(p)
+                await self._gauges(p)
+            except DirigentError as exc:
+                if not exc.retryable:
+                    raise
+                self._degrade(p, batch, exc)
                 backoff = min(backoff * 2, 5.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), backoff)
+                continue
+            if self.degraded is not None:
+                log.info("coordinator recovered", after=self.degraded)
+            self.degraded, backoff = None, 0.1
+            self.metrics.degraded.set(0)
 
-    async def _handle(
-        self, consumer: GroupConsumer, batch: dict[TopicPartition, list[InboundRecord]]
-    ) -> None:
-        items: dict[int, list[Routed]] = {}
-        poison: list[Poison] = []
-        offsets: dict[TopicPartition, int] = {}
+    def _degrade(self, p: Parts, batch: Batch, exc: DirigentError) -> None:
+        """Nothing of this batch is committed: read it again after the backoff."""
+        self.degraded = str(exc)
+        self.metrics.degraded.set(1)
+        log.warning("loop turn failed; retrying", error=str(exc), error_class=type(exc).__name__)
         for tp, records in batch.items():
-            if tp.partition not in self.ownership.owned:
-                continue  # revoked meanwhile: the new owner reads these again
-            for record in records:
-                routed = route_record(record, self.topology, self.codec, self.limits)
-                if isinstance(routed, Poison):
-                    poison.append(routed)
-                elif routed is not None:
-                    items.setdefault(tp.partition, []).append(routed)
-                    if routed.definition is not None:
-                        self.backpressure.start_topics.add(tp.topic)
-            offsets[tp] = records[-1].offset + 1
-        await self._dead_letter(poison)
-        for number, routed_items in items.items():
-            if not await self._process(number, routed_items):
-                offsets = {tp: o for tp, o in offsets.items() if tp.partition != number}
-                for tp, records in batch.items():
-                    if tp.partition == number and number in self.ownership.owned:
-                        consumer.seek(tp, records[0].offset)  # re-owned: read them again
-        self.relay.notify(set(items))
-        try:
-            await consumer.commit(offsets)
-        except TransportError as exc:  # outcomes are durable; a re-read is a duplicate
-            log.warning("commit failed; records will be seen again", error=repr(exc))
+            _seek_back(p, tp, records[0].offset)
 
-    async def _process(self, number: int, items: list[Routed]) -> bool:
-        owner = self.ownership.owned.get(number)
-        if owner is None:
-            return False
-        try:
-            result = await self.processor.process(owner, items)
-        except FencedOut:
-            log.warning("fenced out: another coordinator owns the partition", partition=number)
-            self.ownership.drop(number, owner)
-            return False
-        await self._reject(number, result.rejected)
-        if result.duplicates:
-            self.metrics.inputs.labels("duplicate").inc(result.duplicates)
-        observe(result.applied, owner, self.topology, self.metrics, self.breakers, self.clock())
-        return True
-
-    async def _reject(self, number: int, rejected: list[Rejected]) -> None:
-        """Saga code failed: dead-letter records; retry timers after the breaker reset."""
-        timers = [r.routed.message_id for r in rejected if r.routed.record is None]
-        for r in rejected:
-            log.error("saga code failed", partition=number, saga_id=r.routed.saga_id,
-                      message_id=r.routed.message_id, error=repr(r.error))  # fmt: skip
-        await self._dead_letter([
-            Poison(r.routed.record, r.error) for r in rejected if r.routed.record is not None
-        ])  # fmt: skip
-        if timers:
-            await self.store.postpone_timers(
-                number, timers, self.clock() + self.config.breaker_reset_s
-            )
-
-    async def _dead_letter(self, poison: list[Poison]) -> None:
-        if not poison:
-            return
-        now_ms = int(self.clock() * 1000)
-        records = []
-        for p in poison:
-            failure = Failure.of(p.error, handler="coordinator", attempts=1,
-                                 first_ms=now_ms, last_ms=now_ms)  # fmt: skip
-            records.append(dead_letter_record(p.record, failure, group=self.config.group_id))
-            self.metrics.dead_letters.labels(p.record.topic).inc()
-            log.warning("dead-lettered", topic=p.record.topic, partition=p.record.partition,
-                        offset=p.record.offset, error=str(p.error))  # fmt: skip
-        await self.producer.send_batch(records)  # acknowledged before the offset commit
-
-    def _pressure(self, consumer: GroupConsumer) -> None:
-        in_flight, outbox = self.ownership.in_flight(), sum(self.relay.pending.values())
-        changed = self.backpressure.apply(consumer, in_flight, outbox)
+    def _flow(self, p: Parts) -> None:
+        """Pause what must not be read now: partitions not owned yet, and (under
+        backpressure) the partitions that carry start events; resume the rest."""
+        assigned = p.consumer.assignment()
+        owned = p.ownership.owned
+        in_flight, outbox = p.ownership.in_flight(), sum(p.relay.pending.values())
+        changed = p.backpressure.update(in_flight, outbox)
         if changed is not None:
             self.metrics.paused.set(1 if changed else 0)
             log.warning("backpressure " + ("on" if changed else "off"),
                         in_flight=in_flight, outbox=outbox)  # fmt: skip
+        want = {tp for tp in assigned if tp.partition not in owned}
+        want |= p.backpressure.held(assigned)
+        paused = p.consumer.paused()
+        if want - paused:
+            p.consumer.pause(want - paused)
+        if paused - want:
+            p.consumer.resume(paused - want)
 
-    async def _gauges(self, consumer: GroupConsumer) -> None:
+    async def _handle(self, p: Parts, batch: Batch) -> None:
+        items: dict[int, list[Routed]] = {}
+        letters: list[DeadLetter] = []
+        offsets: dict[TopicPartition, int] = {}
+        for tp, records in batch.items():
+            if tp.partition not in p.ownership.owned:
+                _seek_back(p, tp, records[0].offset)  # not owned (yet): never skipped
+                continue
+            for record in records:
+                routed = p.router.route(record)
+                if isinstance(routed, Poison):
+                    letters.append(self._letter(routed.record, routed.error))
+                elif routed is None:
+                    self.metrics.inputs.labels("unrouted").inc()
+                else:
+                    items.setdefault(tp.partition, []).append(routed)
+                    if routed.definition is not None:
+                        p.backpressure.start_topics.add(tp.topic)
+            offsets[tp] = max(r.offset for r in records) + 1
+        await self._dead_letter(letters, "poison")
+        for number, routed_items in items.items():
+            if not await self._process(p, number, routed_items):
+                offsets = {tp: o for tp, o in offsets.items() if tp.partition != number}
+                for tp, records in batch.items():
+                    if tp.partition == number:
+                        _seek_back(p, tp, records[0].offset)
+        p.relay.notify(set(items))
+        await self._commit(p, offsets)
+
+    async def _commit(self, p: Parts, offsets: dict[TopicPartition, int]) -> None:
+        """Commit what is durable, for partitions still ours (a rebalance may have run)."""
+        assigned = p.consumer.assignment()
+        offsets = {tp: o for tp, o in offsets.items() if tp in assigned}
+        try:
+            await p.consumer.commit(offsets)
+        except DirigentError as exc:  # the outcomes are durable; a re-read is a duplicate
+            log.warning("commit failed; records will be seen again", error=str(exc))
+
+    async def _process(self, p: Parts, number: int, items: list[Routed]) -> bool:
+        """Apply one partition's inputs; False if they must be read again (fenced)."""
+        owner = p.ownership.owned.get(number)
+        if owner is None:
+            return False
+        try:
+            result = await p.processor.process(owner, items)
+        except FencedOut:
+            p.ownership.fenced(number, owner.token)
+            return False
+        await self._settle(p, number, owner.token, result)
+        now = self.clock()
+        observe(result.applied, owner, self.topology, self.metrics, now)
+        self._report_replies(result, now)
+        return True
+
+    async def _settle(self, p: Parts, number: int, token: str, result: BatchResult) -> None:
+        """Dead-letter what cannot be applied; count the rest."""
+        letters = [self._letter(o.routed.record, LookupError(o.reason))
+                   for o in result.orphans if o.routed.record is not None]  # fmt: skip
+        for o in result.orphans:
+            log.warning("orphan reply dead-lettered", partition=number,
+                        saga_id=o.routed.saga_id, message_id=o.routed.message_id,
+                        reason=o.reason)  # fmt: skip
+        await self._dead_letter(letters, "orphan")
+        await self._reject(p, number, token, result)
+        if result.duplicates:
+            self.metrics.inputs.labels("duplicate").inc(result.duplicates)
+        if result.forwarded:
+            self.metrics.inputs.labels("forwarded").inc(result.forwarded)
+            log.info("inputs forwarded to their saga's partition", partition=number,
+                     count=result.forwarded)  # fmt: skip
+
+    def _report_replies(self, result: BatchResult, now: float) -> None:
+        for a in result.applied:
+            t = a.decision.transition
+            if a.routed.record is None or t is None or t.step is None or a.before is None:
+                continue
+            step = self.topology.by_name[t.saga_type].steps.get(t.step)
+            if step is not None:
+                self.health.replied(step.participant, now)
+
+    async def _reject(self, p: Parts, number: int, token: str, result: BatchResult) -> None:
+        """Saga code failed: dead-letter records; retry timers after the breaker reset."""
+        timers = [r.routed.message_id for r in result.rejected if r.routed.record is None]
+        for r in result.rejected:
+            log.error("saga code failed", partition=number, saga_id=r.routed.saga_id,
+                      message_id=r.routed.message_id, error=repr(r.error))  # fmt: skip
+        letters = [self._letter(r.routed.record, r.error)
+                   for r in result.rejected if r.routed.record is not None]  # fmt: skip
+        await self._dead_letter(letters, "saga_code")
+        if timers:
+            due = self.clock() + self.config.breaker_reset_s
+            await p.store.postpone_timers(number, token, timers, due)
+
+    def _letter(self, record: InboundRecord, error: Exception) -> DeadLetter:
+        now_ms = int(self.clock() * 1000)
+        failure = Failure.of(error, handler="coordinator", attempts=1,
+                             first_ms=now_ms, last_ms=now_ms)  # fmt: skip
+        return record, failure
+
+    async def _dead_letter(self, letters: list[DeadLetter], cause: str) -> None:
+        """Acknowledged by the broker before any offset is committed; counted after."""
+        if not letters or self.parts is None:
+            return
+        sent = await send_dead_letters(self.parts.producer, letters, group=self.config.group_id)
+        for (record, failure), receipt in zip(letters, sent, strict=False):
+            self.metrics.dead_letters.labels(record.topic, cause).inc()
+            log.warning("dead-lettered", topic=record.topic, partition=record.partition,
+                        offset=record.offset, dlt_offset=receipt.offset, cause=cause,
+                        error=failure.message[:300])  # fmt: skip
+
+    async def _gauges(self, p: Parts) -> None:
         now = self.clock()
         if now - self._last_gauges < 5.0:
             return
         self._last_gauges = now
         m = self.metrics
-        m.in_flight.set(self.ownership.in_flight())
-        m.outbox_pending.set(sum(self.relay.pending.values()))
-        for participant, state in self.breakers.states(now).items():
+        m.in_flight.set(p.ownership.in_flight())
+        m.outbox_pending.set(sum(p.relay.pending.values()))
+        for participant, state in self.health.states(now).items():
             m.breaker_open.labels(participant).set(0 if state is BreakerState.CLOSED else 1)
-        for tp, lag in (await consumer.lag()).items():
+        for tp, lag in (await p.consumer.lag()).items():
             m.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
 
-    async def _caught_up(self) -> None:
+    async def _caught_up(self, p: Parts) -> None:
         """Release the timers of new partitions once their backlog has been read."""
-        if not self.ownership.catching_up:
+        if not p.ownership.catching_up:
             return
-        behind = await self.consumer.behind()
-        self.ownership.catching_up -= {
-            n for n in self.ownership.catching_up if n not in behind
-        }  # fmt: skip
+        behind = await p.consumer.behind()
+        p.ownership.catching_up -= {n for n in p.ownership.catching_up if n not in behind}
 
-    async def _fire_timers(self) -> None:
+    async def _fire_timers(self, p: Parts) -> None:
         now = self.clock()
         if now - self._last_timer_scan < self.config.timer_interval_s:
             return
         self._last_timer_scan = now
-        await self._caught_up()
+        await self._caught_up(p)
         touched = set()
-        for number in sorted(set(self.ownership.owned) - self.ownership.catching_up):
-            due = await self.timers.due(number)
-            if due and await self._process(number, due):
+        for number in sorted(set(p.ownership.owned) - p.ownership.catching_up):
+            owner = p.ownership.owned.get(number)
+            if owner is None:
+                continue
+            due = await p.timers.due(owner)
+            if due and await self._process(p, number, due):
                 touched.add(number)
         if touched:
-            self.relay.notify(touched)
+            p.relay.notify(touched)
+
+
+def _seek_back(p: Parts, tp: TopicPartition, offset: int) -> None:
+    """Read ``tp`` again from ``offset`` if it is still assigned (else its next owner
+    reads it from the last commit)."""
+    if tp in p.consumer.assignment():
+        p.consumer.seek(tp, offset)

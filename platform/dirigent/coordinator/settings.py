@@ -21,6 +21,9 @@ class CoordinatorSettings(BaseSettings):
     group_id: str = "dirigent-coordinator"
     coordinator_id: str = ""  # default: host name + pid
     extra_topics: tuple[str, ...] = ()
+    # Event types other services put on the coordinator's topics that no saga reads:
+    # skipped and counted. Any other type no saga knows is dead-lettered.
+    ignored_types: tuple[str, ...] = ()
     transitions_topic: str = "dirigent.saga.transitions"
     publish_transitions: bool = True
     poll_timeout_ms: int = 100

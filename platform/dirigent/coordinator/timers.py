@@ -1,49 +1,56 @@
-"""Due timers become engine inputs; a participant's open breaker postpones its timers."""
+"""Due timers become engine inputs.
+
+Timers are never held for a participant's breaker: the breaker holds *commands*, while
+their step timeouts and the saga deadline keep running, so a saga whose participant
+stays silent still ends (compensated, or parked with the reason). A step timeout that
+fires counts against the participant's breaker.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dirigent.coordinator.breaker import Breakers
 from dirigent.coordinator.inputs import Routed, route_timer
+from dirigent.coordinator.participants import ParticipantHealth
+from dirigent.coordinator.partition import OwnedPartition
 from dirigent.coordinator.topology import Topology
 from dirigent.saga import Timer, TimerKind
-from dirigent.store.saga_store import SagaStore
+from dirigent.store import SagaStorePort
 
 __all__ = ["TimerScanner"]
+
+# A timer of a saga type this coordinator does not run is kept, looked at again later.
+_UNKNOWN_TYPE_RECHECK_S = 60.0
 
 
 @dataclass
 class TimerScanner:
-    store: SagaStore
+    store: SagaStorePort
     topology: Topology
-    breakers: Breakers
+    health: ParticipantHealth
     clock: Callable[[], float]
     limit: int = 1000
 
-    async def due(self, partition: int) -> list[Routed]:
-        """Inputs for the timers due now on ``partition``, minus postponed ones."""
+    async def due(self, owner: OwnedPartition) -> list[Routed]:
+        """Inputs for the timers due now on ``owner``'s partition."""
         now = self.clock()
         fire: list[Routed] = []
-        held: list[str] = []
-        for doc in await self.store.due_timers(partition, now, self.limit):
+        unknown: list[str] = []
+        for doc in await self.store.due_timers(owner.number, now, self.limit):
             timer = Timer.from_json(doc)
-            participant = self._participant(timer)
-            if participant is not None:
-                breaker = self.breakers[participant]
-                if breaker.holds_timers(now):
-                    held.append(timer.timer_id)
-                    continue
-                if timer.kind is TimerKind.STEP_TIMEOUT:
-                    breaker.failure(now)
             routed = route_timer(timer, self.topology)
             if routed is None:
-                held.append(timer.timer_id)  # saga type no longer deployed: keep the timer
+                unknown.append(timer.timer_id)  # saga type not deployed here: keep it
                 continue
+            participant = self._participant(timer)
+            if participant is not None and timer.kind is TimerKind.STEP_TIMEOUT:
+                self.health.timed_out(participant, now)
             fire.append(routed)
-        if held:
-            await self.store.postpone_timers(partition, held, now + self.breakers.reset_s)
+        if unknown:
+            await self.store.postpone_timers(
+                owner.number, owner.token, unknown, now + _UNKNOWN_TYPE_RECHECK_S
+            )
         return fire
 
     def _participant(self, timer: Timer) -> str | None:

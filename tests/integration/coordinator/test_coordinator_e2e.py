@@ -11,7 +11,7 @@ import pytest
 from dirigent.config import Settings
 from dirigent.coordinator import Coordinator, CoordinatorSettings
 from dirigent.events import Envelope, Event, SagaTransition, SchemaCatalog, SingleObjectCodec
-from dirigent.saga import Compensation, SagaDefinition, Step, StepKind, define_saga
+from dirigent.saga import Compensation, SagaDefinition, SagaStatus, Step, StepKind, define_saga
 from dirigent.transport import BatchConsumer, OutgoingRecord, RawProducer, TopicSpec, ensure_topics
 from sagas.contracts.shop import (
     ApproveOrder,
@@ -21,11 +21,13 @@ from sagas.contracts.shop import (
     OrderPlaced,
     PaymentAuthorized,
     PaymentDeclined,
+    PaymentVoided,
     ReleaseStock,
     ReserveStock,
     StockLine,
     StockReleased,
     StockReserved,
+    VoidPayment,
 )
 from tests.support.infra import Infra
 from tests.support.responder import Responder
@@ -98,6 +100,8 @@ def reply_to(command: Event) -> Event | None:
             if amount == DECLINED_AMOUNT:
                 return PaymentDeclined(order_id=oid, reason="card declined")
             return PaymentAuthorized(order_id=oid, authorization_id=f"a-{oid}")
+        case VoidPayment(order_id=oid):
+            return PaymentVoided(order_id=oid)  # also when there is nothing to void
         case ApproveOrder(order_id=oid):
             return OrderApproved(order_id=oid)
     return None
@@ -148,12 +152,14 @@ async def wait_terminal(
     coordinator: Coordinator, expected: int, timeout_s: float = 60
 ) -> Counter[str]:
     async with asyncio.timeout(timeout_s):
+        await coordinator.started.wait()
+        assert coordinator.parts is not None
         while True:
             counts: Counter[str] = Counter()
             for p in range(PARTITIONS):
-                for status in ("COMPLETED", "COMPENSATED", "FAILED", "RUNNING", "COMPENSATING"):
-                    counts[status] += await coordinator.store.count_status(p, status)
-            if counts["COMPLETED"] + counts["COMPENSATED"] + counts["FAILED"] >= expected:
+                for status in SagaStatus:
+                    counts[status] += await coordinator.parts.store.count_status(p, status)
+            if sum(counts[s] for s in SagaStatus if s.settled) >= expected:
                 return counts
             await asyncio.sleep(0.1)
 

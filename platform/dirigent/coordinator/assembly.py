@@ -1,0 +1,120 @@
+"""The coordinator's object graph, built in one place; the runtime loop only runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from dirigent.config import Settings
+from dirigent.coordinator.backpressure import Backpressure
+from dirigent.coordinator.inputs import Router
+from dirigent.coordinator.metrics import CoordinatorMetrics
+from dirigent.coordinator.outbound import OutboundEncoder
+from dirigent.coordinator.ownership import Ownership
+from dirigent.coordinator.participants import ParticipantHealth
+from dirigent.coordinator.processor import BatchProcessor
+from dirigent.coordinator.relay import OutboxRelay
+from dirigent.coordinator.settings import CoordinatorSettings
+from dirigent.coordinator.timers import TimerScanner
+from dirigent.coordinator.topology import Topology
+from dirigent.errors import ConfigurationError
+from dirigent.events import AvroCodec, EnvelopeLimits
+from dirigent.store import SagaStore, SagaStorePort
+from dirigent.transport import ConsumerSettings, RawProducer
+from dirigent.transport.group import GroupConsumer
+from dirigent.transport.reader import partition_count
+
+__all__ = ["Parts", "assemble", "input_partitions", "redis_client"]
+
+
+@dataclass
+class Parts:
+    """Everything one coordinator process runs, wired together."""
+
+    store: SagaStorePort
+    producer: RawProducer
+    consumer: GroupConsumer
+    router: Router
+    processor: BatchProcessor
+    relay: OutboxRelay
+    timers: TimerScanner
+    ownership: Ownership
+    backpressure: Backpressure
+
+
+def redis_client(url: str) -> Redis:
+    """A Redis client that never waits for ever: a hung server is a retryable fault."""
+    return Redis.from_url(
+        url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=15
+    )
+
+
+async def input_partitions(bootstrap: str, topology: Topology) -> dict[str, int]:
+    """Each input topic's partition count; they must agree (one saga, one partition)."""
+    counts = {t: await partition_count(bootstrap, t) for t in topology.input_topics}
+    if len(set(counts.values())) > 1:
+        listing = ", ".join(f"{t}={n}" for t, n in sorted(counts.items()))
+        raise ConfigurationError(
+            f"the coordinator's input topics must have one partition count "
+            f"(co-partitioned by saga id), but they have {listing}"
+        )
+    return counts
+
+
+def assemble(
+    *,
+    ident: str,
+    settings: Settings,
+    config: CoordinatorSettings,
+    topology: Topology,
+    codec: AvroCodec,
+    limits: EnvelopeLimits,
+    partitions: dict[str, int],
+    redis: Redis,
+    producer: RawProducer,
+    health: ParticipantHealth,
+    metrics: CoordinatorMetrics,
+    clock: Callable[[], float],
+) -> Parts:
+    c = config
+    store = SagaStore(redis, c.group_id, c.seen_ttl_s, c.terminal_ttl_s)
+    encoder = OutboundEncoder(
+        codec, source=ident,
+        transitions_topic=c.transitions_topic if c.publish_transitions else None,
+    )  # fmt: skip
+    router = Router(topology, codec, limits, partitions, frozenset(c.ignored_types))
+    processor = BatchProcessor(topology, store, encoder, clock, c.conflict_retries)
+    participants = {
+        t: s.participant for d in topology.by_name.values() for s in d.steps.values()
+        for t in (s.topic, *([s.compensation.topic] if s.compensation else []))
+    }  # fmt: skip
+    relay = OutboxRelay(
+        store, producer, health, participants, clock=clock, interval_s=c.relay_interval_s
+    )
+    ownership = Ownership(
+        store, relay, metrics, clock=clock, fenced_hold_s=c.session_timeout_ms / 1000
+    )
+    relay.owners = ownership  # the relay sends only for partitions we own
+    consumer = GroupConsumer(
+        settings.kafka_bootstrap, topology.input_topics, group_id=c.group_id,
+        on_assigned=ownership.assigned, on_revoked=ownership.revoked,
+        settings=ConsumerSettings(
+            client_id=ident, max_poll_records=c.max_batch_records,
+            session_timeout_ms=c.session_timeout_ms,
+            heartbeat_interval_ms=c.heartbeat_interval_ms,
+        ),
+    )  # fmt: skip
+    ownership.consumer = consumer
+    return Parts(
+        store=store,
+        producer=producer,
+        consumer=consumer,
+        router=router,
+        processor=processor,
+        relay=relay,
+        timers=TimerScanner(store, topology, health, clock),
+        ownership=ownership,
+        backpressure=Backpressure(c.max_in_flight_sagas, c.max_outbox),
+    )
