@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DIRIGENT = ROOT / ".venv" / "bin" / "dirigent"
 PARTITIONS = 6
 TERMINAL = ("COMPLETED", "COMPENSATED", "FAILED")
+PARKED = "PARKED"  # waits for an operator, with a reason: an end, not "stuck"
+ENDS = (*TERMINAL, PARKED)
 IN_FLIGHT = ("RUNNING", "COMPENSATING")
 
 
@@ -205,9 +207,14 @@ class StoreProbe:
     async def counts(self) -> Counter[str]:
         out: Counter[str] = Counter()
         for p in range(PARTITIONS):
-            for status in (*TERMINAL, *IN_FLIGHT):
+            for status in (*ENDS, *IN_FLIGHT):
                 out[status] += await self.store.count_status(p, status)
         return out
+
+    async def ended(self) -> int:
+        """Sagas that reached an end: terminal or parked for an operator."""
+        counts = await self.counts()
+        return sum(counts[s] for s in ENDS)
 
     async def terminal(self) -> int:
         counts = await self.counts()
