@@ -57,6 +57,9 @@ def build_order_fulfilment(
     """The order-fulfilment saga; ``prefix`` namespaces its topics (tests, demos, benchmarks).
 
     Replies arrive on ``<prefix><domain>.events``, the start event on ``<prefix>orders.events``.
+    ``step_timeout_s`` applies to every step and compensation. Compensations find what to
+    undo by order id (``ReleaseStock`` may carry no reservation id: the step's command
+    timed out, so its reply never came, yet it may have been applied).
     """
     reserve_stock = Step(
         name="reserve_stock",
@@ -73,6 +76,7 @@ def build_order_fulfilment(
             ),
             topic=f"{prefix}inventory.commands",
             compensated=(StockReleased,),
+            timeout_s=step_timeout_s,
         ),
         timeout_s=step_timeout_s,
         retry=RetryPolicy(
@@ -101,6 +105,7 @@ def build_order_fulfilment(
             ),
             topic=f"{prefix}payments.commands",
             compensated=(PaymentVoided,),
+            timeout_s=step_timeout_s,
         ),
         timeout_s=step_timeout_s,
         retry=RetryPolicy(max_attempts=3, non_retryable=(PaymentDeclined,)),

@@ -34,10 +34,10 @@ def refused_orders(entries: Iterable[LedgerEntry]) -> set[str]:
 
 
 def silences_by_order(entries: Iterable[LedgerEntry]) -> dict[str, Counter[str]]:
-    """Per order, how many commands of each step got no reply (silenced or expired)."""
+    """Per order, how many commands of each step got no reply (silenced)."""
     out: dict[str, Counter[str]] = defaultdict(Counter)
     for e in entries:
-        if e.kind in (EntryKind.SILENCE, EntryKind.EXPIRED):
+        if e.kind is EntryKind.SILENCE:
             out[e.order_id][e.name] += 1
     return out
 

@@ -3,8 +3,11 @@
 One Redis stream per run (``{shop:<run>}:ledger``) holds entries in the order they were
 applied; a marker per command id (``{shop:<run>}:done:<command id>``) makes recording
 idempotent. Marker and entry are written by one Lua call, so a crash leaves both or
-neither. Tests read the stream to prove that no effect was applied twice and that every
-compensation undoes an applied step, newest first.
+neither. The same call keeps, per order, the forward effects still in place
+(``{shop:<run>}:held:<order id>``): a compensation looks up what to undo there, and
+finds nothing when the step's command was never applied ("nothing to undo"). Tests
+read the stream to prove that no effect was applied twice and that every compensation
+undoes an applied step, newest first.
 """
 
 from __future__ import annotations
@@ -17,10 +20,18 @@ from redis.asyncio import Redis
 
 __all__ = ["EffectLedger", "EntryKind", "LedgerEntry"]
 
+# KEYS: done marker, stream, held effects of the order
+# ARGV: ttl, op ('hold' | 'release' | ''), effect name, ref, then the entry's fields
 _RECORD = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))
   redis.call('EXPIRE', KEYS[2], ARGV[1])
+  if ARGV[2] == 'hold' then
+    redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+    redis.call('EXPIRE', KEYS[3], ARGV[1])
+  elseif ARGV[2] == 'release' then
+    redis.call('HDEL', KEYS[3], ARGV[3])
+  end
   return 1
 end
 return 0
@@ -30,8 +41,8 @@ return 0
 class EntryKind(StrEnum):
     EFFECT = "effect"  # something changed in the world (stock held, money authorized)
     REFUSAL = "refusal"  # the business said no (declined, out of stock): no effect
-    SILENCE = "silence"  # injected: no effect and no reply
-    EXPIRED = "expired"  # arrived after the saga gave up on it: no effect, no reply
+    SILENCE = "silence"  # injected: no effect and no reply, ever, for this command
+    NOTHING_TO_UNDO = "nothing_to_undo"  # a compensation whose step never took effect
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +92,30 @@ class EffectLedger:
     def _done_key(self, command_id: str) -> str:
         return f"{self._tag}:done:{command_id}"
 
-    async def record(self, entry: LedgerEntry) -> bool:
-        """True if recorded now; False if this command id already has an outcome."""
+    def _held_key(self, order_id: str) -> str:
+        return f"{self._tag}:held:{order_id}"
+
+    async def record(
+        self, entry: LedgerEntry, *, hold: bool = False, release: str | None = None
+    ) -> bool:
+        """True if recorded now; False if this command id already has an outcome.
+
+        ``hold``: the entry is a forward effect now in place (compensations find it);
+        ``release``: the entry undoes the held effect of that name.
+        """
         flat = [x for kv in entry.fields().items() for x in kv]
-        keys = [self._done_key(entry.command_id), self.stream_key]
-        return bool(await self._script(keys=keys, args=[self.ttl_s, *flat]))
+        op, name = ("hold", entry.name) if hold else ("release", release or "")
+        if not hold and release is None:
+            op = ""
+        keys = [self._done_key(entry.command_id), self.stream_key, self._held_key(entry.order_id)]
+        args = [self.ttl_s, op, name, entry.ref, *flat]
+        return bool(await self._script(keys=keys, args=args))
+
+    async def held(self, order_id: str, effect: str) -> str | None:
+        """The ref of ``effect`` if it is in place for ``order_id`` (None: never applied,
+        or undone already)."""
+        ref: Any = await self.redis.hget(self._held_key(order_id), effect)
+        return ref.decode() if ref is not None else None
 
     async def entries(self) -> list[LedgerEntry]:
         """Every entry, oldest first."""

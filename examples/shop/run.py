@@ -38,8 +38,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--crash-rate", type=float, default=0.0, help="os._exit probability")
     p.add_argument("--crash-after", type=int, default=None, help="os._exit after N messages")
     p.add_argument("--seed", default="dirigent", help="seed of refusal/silence decisions")
-    p.add_argument("--expire-after-s", type=float, default=None,
-                   help="ignore commands older than this (< the step timeout)")  # fmt: skip
     p.add_argument("--session-timeout-ms", type=int, default=6000,
                    help="short, so a crashed member's partitions move on quickly")  # fmt: skip
     return p.parse_args(argv)
@@ -58,7 +56,6 @@ async def serve(args: argparse.Namespace, settings: Settings) -> None:
         env = ShopEnv(
             prefix=args.prefix, bootstrap=settings.kafka_bootstrap, redis=redis,
             ledger=EffectLedger(redis, run_id=args.run_id), codec=shop_codec(),
-            expire_after_s=args.expire_after_s,
             consumer=ConsumerSettings(
                 client_id=f"{args.prefix}{args.service}",
                 session_timeout_ms=args.session_timeout_ms,

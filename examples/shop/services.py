@@ -44,11 +44,10 @@ class ShopEnv:
     ledger: EffectLedger
     codec: AvroCodec
     idempotency_ttl_s: int = 24 * 3600
-    expire_after_s: float | None = None  # commands older than this get no effect, no reply
     consumer: ConsumerSettings | None = None
 
     def participant(self, name: str, faults: FaultPlan) -> Participant:
-        return Participant(name, self.ledger, faults, self.expire_after_s)
+        return Participant(name, self.ledger, faults)
 
     def service(self, domain: str) -> Service:
         return Service(
@@ -75,8 +74,7 @@ def inventory(env: ShopEnv, faults: FaultPlan) -> Service:
 
     @service.handles(c.ReleaseStock)
     async def release(cmd: c.ReleaseStock, ctx: HandlerContext) -> Event | None:
-        ref = cmd.reservation_id or ""
-        if await p.act(ctx, "release_stock", cmd.order_id, ref=ref) is Verdict.APPLIED:
+        if await p.undo(ctx, "release_stock", "reserve_stock", cmd.order_id) is Verdict.APPLIED:
             return c.StockReleased(order_id=cmd.order_id)
         return None
 
@@ -98,8 +96,8 @@ def payments(env: ShopEnv, faults: FaultPlan) -> Service:
 
     @service.handles(c.VoidPayment)
     async def void(cmd: c.VoidPayment, ctx: HandlerContext) -> Event | None:
-        ref = cmd.authorization_id or ""
-        if await p.act(ctx, "void_payment", cmd.order_id, ref=ref) is Verdict.APPLIED:
+        undone = await p.undo(ctx, "void_payment", "authorize_payment", cmd.order_id)
+        if undone is Verdict.APPLIED:
             return c.PaymentVoided(order_id=cmd.order_id)
         return None
 

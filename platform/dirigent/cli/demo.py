@@ -104,13 +104,14 @@ def _report(
     table = Table(title="order fulfilment", show_header=False)
     rows = [
         ("completed", summary.completed), ("compensated", summary.compensated),
-        ("failed", summary.failed), ("still running", summary.running),
+        ("failed", summary.failed), ("parked for an operator", summary.parked),
+        ("still running", summary.running),
         ("dead-lettered", summary.dead_lettered),
         ("saga latency p50 / p99 / max", f"{summary.p50_ms:.0f} / {summary.p99_ms:.0f} / "
                                          f"{summary.max_ms:.0f} ms"),
         ("wall time", f"{summary.wall_s:.1f} s ({summary.sagas_per_s:.0f} sagas/s)"),
-        ("declined / silenced / expired commands",
-         f"{summary.declined} / {summary.silenced} / {summary.expired}"),
+        ("declined / silenced commands", f"{summary.declined} / {summary.silenced}"),
+        ("compensations with nothing to undo", summary.nothing_to_undo),
         ("effects applied (ledger)", summary.effects),
         ("ledger problems", summary.ledger_problems),
     ]  # fmt: skip

@@ -6,13 +6,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from dirigent.saga import SagaState
+from dirigent.saga import SagaState, SagaStatus
 from dirigent.store.saga_store import SagaStore
 
-__all__ = ["TERMINAL", "Census", "percentile", "take_census", "terminal_count"]
+__all__ = ["SETTLED", "Census", "percentile", "take_census", "terminal_count"]
 
-TERMINAL = ("COMPLETED", "COMPENSATED", "FAILED")
-_ALL = (*TERMINAL, "RUNNING", "COMPENSATING")
+# Where a saga of the run can end up: terminal, or parked for an operator (a participant
+# that never answered a pivot, or a compensation still owed).
+SETTLED = tuple(s.value for s in SagaStatus if s.settled)
+_ALL = tuple(s.value for s in SagaStatus)
 
 
 @dataclass
@@ -32,10 +34,10 @@ class Census:
 
 
 async def terminal_count(store: SagaStore, partitions: int) -> int:
-    """Sagas in a terminal status (cheap: one ZCARD per partition and status)."""
+    """Sagas that have settled (cheap: one ZCARD per partition and status)."""
     total = 0
     for p in range(partitions):
-        for status in TERMINAL:
+        for status in SETTLED:
             total += await store.count_status(p, status)
     return total
 
@@ -48,7 +50,7 @@ async def take_census(store: SagaStore, partitions: int) -> Census:
             raw: Any = await store.redis.zrange(store.keys(p).status(status), 0, -1)
             ids = [m.decode() for m in raw]
             census.statuses.update(dict.fromkeys(ids, status))
-            if status in TERMINAL and ids:
+            if status in SETTLED and ids:
                 for stored in await store.load_many(p, ids):
                     if stored is not None:
                         s = SagaState.from_json(stored.state_json)

@@ -16,8 +16,10 @@ def _run_id() -> str:
 class DemoOptions:
     """Options of ``run_demo``. Rates are fractions in [0, 1].
 
-    ``decline_rate``: payments declined (the saga compensates). ``silent_rate``: any
-    command left unanswered (the step times out after ``step_timeout_s`` and is retried).
+    ``decline_rate``: payments declined (the saga compensates). ``silent_rate``: commands
+    of inventory, payments and shipping never answered (the step times out after
+    ``step_timeout_s``; its re-sends carry the same id and stay unanswered too, so the
+    saga compensates, or parks when the silent step is the pivot).
     ``latency_ms``: mean handling time per command. Topics, consumer groups and Redis
     keys carry ``prefix`` (``demo-<run_id>-``), so a rerun never sees old messages.
     """

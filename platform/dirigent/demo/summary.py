@@ -16,7 +16,8 @@ class DemoSummary:
     completed: int
     compensated: int
     failed: int
-    running: int  # not terminal at the deadline: a failure of the run
+    parked: int  # waiting for an operator: a silent pivot, or a compensation owed
+    running: int  # not settled at the deadline: a failure of the run
     dead_lettered: int
     p50_ms: float
     p99_ms: float
@@ -25,7 +26,7 @@ class DemoSummary:
     sagas_per_s: float
     declined: int  # refusals recorded by the services (payments, stock, shipping)
     silenced: int  # commands the services left unanswered
-    expired: int  # commands that arrived after their step timed out (ignored)
+    nothing_to_undo: int  # compensations of steps that never took effect
     effects: int  # effects applied, per the ledger
     ledger_problems: int
     run_id: str
@@ -44,7 +45,8 @@ class DemoSummary:
         lat = census.latencies_ms
         return cls(
             completed=counts["COMPLETED"], compensated=counts["COMPENSATED"],
-            failed=counts["FAILED"], running=counts["RUNNING"] + counts["COMPENSATING"],
+            failed=counts["FAILED"], parked=counts["PARKED"],
+            running=counts["RUNNING"] + counts["COMPENSATING"],
             p50_ms=round(percentile(lat, 50), 1), p99_ms=round(percentile(lat, 99), 1),
             max_ms=round(max(lat, default=0.0), 1), **extra,
         )  # fmt: skip
