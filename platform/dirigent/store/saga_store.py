@@ -118,9 +118,7 @@ class SagaStore:
         only those after that entry id (to page past entries a breaker holds)."""
         start = b"(" + after if after is not None else "-"
         with map_redis_errors(f"cannot read the outbox of partition {partition}"):
-            rows: Any = await self.redis.xrange(
-                self.keys(partition).outbox, min=start, count=count
-            )
+            rows: Any = await self.redis.xrange(self.keys(partition).outbox, min=start, count=count)
         return [(entry_id, _unpack(partition, entry_id, fields)) for entry_id, fields in rows]
 
     async def outbox_ack(
