@@ -10,6 +10,7 @@ from typing import Self
 from dirigent.errors import ContractError, PublishFailed
 from dirigent.events import AvroCodec, Event
 from dirigent.events.envelope import Envelope
+from dirigent.saga import SagaDefinition
 from dirigent.transport.producer import OutgoingRecord, ProducerSettings, RawProducer
 
 __all__ = ["Publication", "Publisher"]
@@ -34,8 +35,16 @@ class Publisher:
         async with Publisher("127.0.0.1:9092", codec, source="shop") as publisher:
             env = await publisher.publish(placed, topic="shop.events", saga_id=placed.order_id)
 
-    The record key defaults to the saga id, else the correlation id. Every failure to
-    encode or produce raises ``PublishFailed`` (the cause is kept as ``__cause__``).
+    The record key defaults to the saga id, else the correlation id. Give ``sagas`` and
+    an event that starts one of them gets its saga id (so its key) from the saga's own
+    ``saga_id`` rule: it lands on the partition the saga lives on, and the coordinator
+    need not forward it. Every failure to encode or produce raises ``PublishFailed``
+    (the cause is kept as ``__cause__``).
+
+    Example with sagas::
+
+        async with Publisher(bootstrap, codec, source="shop", sagas=[order_fulfilment]) as p:
+            await p.publish(placed, topic="shop.orders.events")  # key = placed.order_id
     """
 
     def __init__(
@@ -46,9 +55,11 @@ class Publisher:
         source: str,
         settings: ProducerSettings | None = None,
         producer: RawProducer | None = None,
+        sagas: Sequence[SagaDefinition] = (),
     ) -> None:
         self.codec = codec
         self.source = source
+        self._starts = {d.start_type: d for d in sagas}
         self._owns_producer = producer is None
         self._producer = producer or RawProducer(bootstrap, settings=settings)
 
@@ -113,6 +124,14 @@ class Publisher:
         traceparent: str | None = None,
     ) -> Envelope:
         """A fresh envelope for ``event`` from this publisher's source."""
+        starts = self._starts.get(event.event_type)
+        if saga_id is None and starts is not None:
+            try:
+                saga_id = starts.saga_id_for(event)
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise PublishFailed(
+                    f"saga {starts.name} cannot derive a saga id from {event.event_type}: {exc!r}"
+                ) from exc
         return Envelope.new(
             type=event.event_type,
             source=self.source,
