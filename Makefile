@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help deps venv dev-up dev-down dev-status test test-unit test-integration test-heavy \
+.PHONY: help deps venv dev-up dev-down dev-status test test-unit test-integration test-heavy test-faults chaos \
         lint typecheck check demo bench clean
 
 help:
@@ -17,6 +17,8 @@ help:
 	@echo "make check       ruff + mypy --strict"
 	@echo "make dev-up      start local Kafka and Redis (dev-down, dev-status)"
 	@echo "make test-heavy  long fault-injection runs"
+	@echo "make test-faults fault profile (own Kafka+Redis, SIGKILLs, poison; a few minutes)"
+	@echo "make chaos       long seeded fault run with a table (CHAOS_SEED=..., ~15 min)"
 	@echo "make bench       saga throughput benchmark"
 
 # System tools. Installs with apt-get only when something is missing and we are root.
@@ -65,6 +67,13 @@ test-integration: deps venv
 
 test-heavy: deps venv
 	$(BIN)/pytest -m heavy tests/heavy
+
+# Starts its own Kafka and Redis on free ports (never the dev stack) and kills only those.
+test-faults: deps venv
+	$(BIN)/pytest tests/faults
+
+chaos: deps venv
+	$(PY) -m tests.faults.chaos
 
 lint: venv
 	$(BIN)/ruff check .
