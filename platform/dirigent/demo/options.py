@@ -43,7 +43,11 @@ class DemoOptions:
         """How long to wait for the batch to end (then sagas still running fail the run)."""
         if self.timeout_s is not None:
             return self.timeout_s
-        return 120.0 + 0.1 * max(0, self.sagas - 1000)
+        # Every saga sends about five commands, each holding a participant partition for
+        # ``latency_ms``; steps that time out are re-sent (answered from the store) and
+        # compensated, which queues behind the rest: allow for that work too.
+        queued_s = self.sagas * 5 * self.latency_ms / 1000 / max(1, self.partitions) * 4
+        return 120.0 + 0.1 * max(0, self.sagas - 1000) + queued_s
 
     @property
     def prefix(self) -> str:
