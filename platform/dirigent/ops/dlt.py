@@ -143,6 +143,13 @@ def replay_record(letter: DeadLetter) -> OutgoingRecord:
         raise ContractError(
             f"dead letter {letter.where} has no {DLT_PREFIX}topic header: cannot replay it"
         )
+    reduced = diagnostics(letter.record.headers).get("reduced")
+    if reduced is not None:
+        raise ContractError(
+            f"dead letter {letter.where} holds a reduced copy ({reduced}): replaying it "
+            f"would send other bytes than the original at {letter.topic}[{letter.partition}]"
+            f"@{letter.offset}"
+        )
     r = letter.record
     partition = letter.partition if r.key is None else None
     return OutgoingRecord(letter.topic, r.value, r.key, original_headers(r.headers), partition)

@@ -101,3 +101,12 @@ def test_groups_count_by_fingerprint_largest_first_with_first_sample() -> None:
         ("a", 2, "first a"), ("b", 1, "only b")]  # fmt: skip
     assert groups[1].error_class == "app.Other"
     assert groups[0].topics == ("orders.events",)
+
+
+def test_a_reduced_dead_letter_is_never_replayed_as_if_it_were_the_original() -> None:
+    original = InboundRecord("orders.events", 2, 41, 123, b"saga-1", b"x" * 2_000_000, ())
+    out = dead_letter_record(original, _failure(), group="orders")
+    assert len(out.value or b"") < 2_000_000  # stored reduced: it would not fit
+    stored = DeadLetter.of(InboundRecord(out.topic, 0, 3, 9_000, out.key, out.value, out.headers))
+    with pytest.raises(ContractError, match=r"reduced copy .* orders\.events\[2\]@41"):
+        replay_record(stored)
