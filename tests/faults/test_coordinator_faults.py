@@ -8,6 +8,8 @@ from tests.faults.world import Env, Run, Scenario, execute
 
 pytestmark = pytest.mark.timeout(300)
 
+KILLS = 4
+
 
 async def test_two_coordinators_killed_beyond_the_session_timeout_lose_nothing(env: Env) -> None:
     """The rebalance race: each kill moves partitions twice (the dead member's session
@@ -16,13 +18,14 @@ async def test_two_coordinators_killed_beyond_the_session_timeout_lose_nothing(e
 
     async def script(run: Run) -> None:
         feed = run.start_feed()
-        for k in range(3):
+        for k in range(KILLS):
             await run.progress(40 * (k + 1))
             await run.spaced(10)  # beyond the 6 s session timeout
             await run.kill_coordinator(run.coordinators[k % 2])
         await feed
 
-    scenario = Scenario("rb", sagas=450, per_s=12, coordinators=2)
+    # a backlog on every partition at each rebalance: ~200 records per kill interval
+    scenario = Scenario("rb", sagas=1000, per_s=20, coordinators=2)
     _run, report = await execute(scenario, env, script)
     assert report.ok, report.render()
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +40,7 @@ from tests.heavy.participants import (
     running_participants,
     shop_codec,
 )
-from tests.support.faultstack import FaultStack
+from tests.support.faultstack import FaultStack, free_port
 from tests.support.infra import Infra
 
 Tags = Callable[[int], str]
@@ -109,6 +111,8 @@ class Run:
         self.coordinators = [CoordinatorProcess(self.shop, n, self.env.log_dir)
                              for n in "ab"[: sc.coordinators]]  # fmt: skip
         self.ids = [f"{sc.name}{i:05d}-{sc.tags(i)}" for i in range(sc.sagas)]
+        for c in self.coordinators:  # /readyz: degraded during an outage, ready after
+            c.extra_env["DIRIGENT_COORDINATOR_METRICS_PORT"] = str(free_port())
 
     @property
     def start_topic(self) -> str:
@@ -155,12 +159,37 @@ class Run:
         self.fault_ended()
 
     async def kill_infra(self, name: str, *, down_s: float) -> None:
-        """SIGKILL Redis or the broker under load, keep it down ``down_s``, restart it."""
+        """SIGKILL Redis or the broker under load, keep it down ``down_s``, restart it.
+
+        Each coordinator must keep running, report not-ready (/readyz 503) during a Redis
+        outage, and be ready again within 30 s of the restart.
+        """
         await self.env.stack.kill(name)
         self.faults[f"{name} SIGKILL"] += 1
-        await asyncio.sleep(down_s)  # the outage itself
+        degraded = await self._watch_readiness(down_s)  # for the length of the outage
         await self.env.stack.start(name)
         self.fault_ended()
+        for c in self.coordinators:
+            if name == "redis" and down_s >= 2 and c.name not in degraded:
+                self.problems.append(f"coordinator {c.name} reported ready (/readyz 200) "
+                                     f"throughout a {down_s:.1f} s Redis outage")  # fmt: skip
+            if not await soft_wait(lambda c=c: self._ready(c), 30):
+                self.problems.append(f"coordinator {c.name} not ready 30 s after {name} "
+                                     f"came back")  # fmt: skip
+
+    async def _watch_readiness(self, duration_s: float) -> set[str]:
+        """Poll every coordinator's /readyz for ``duration_s``; the names seen not ready."""
+        seen: set[str] = set()
+        deadline = time.monotonic() + duration_s
+        while time.monotonic() < deadline:
+            for c in self.coordinators:
+                if await readiness(c) is False:
+                    seen.add(c.name)
+            await asyncio.sleep(0.2)
+        return seen
+
+    async def _ready(self, c: CoordinatorProcess) -> bool:
+        return await readiness(c) is True
 
     def fault_ended(self) -> None:
         """Note the end of a fault, and measure how long the coordinators take to commit
@@ -216,6 +245,22 @@ class Run:
                     exc = None if t.cancelled() else t.exception()
                     self.problems.append(f"participant {t.get_name()} stopped: {exc!r}")
             await asyncio.sleep(0.5)
+
+
+async def readiness(c: CoordinatorProcess) -> bool | None:
+    """/readyz of ``c``: True (200), False (503), None (no answer: down or starting)."""
+    url = f"http://127.0.0.1:{c.extra_env['DIRIGENT_COORDINATOR_METRICS_PORT']}/readyz"
+
+    def get() -> bool | None:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return bool(response.status == 200)
+        except urllib.error.HTTPError as exc:
+            return False if exc.code == 503 else None
+        except OSError:
+            return None
+
+    return await asyncio.to_thread(get)
 
 
 def _start(topic: str, oid: str, codec: SingleObjectCodec, ref: str) -> OutgoingRecord:
@@ -310,7 +355,12 @@ async def _stop(run: Run, c: CoordinatorProcess) -> None:
     if c.proc is None or c.proc.poll() is not None:
         run.problems.append(f"coordinator {c.name} was not running at the end; log {c.log_path}")
         return
-    rc = await c.stop()
+    try:
+        rc = await c.stop()
+    except AssertionError:  # did not exit: the audit still runs, cleanup() kills it
+        run.problems.append(f"coordinator {c.name} did not exit within 30 s of SIGTERM "
+                            f"(stalled?); log {c.log_path}")  # fmt: skip
+        return
     if rc != 0:
         run.problems.append(f"coordinator {c.name} exited {rc} on SIGTERM (expected 0); "
                             f"log {c.log_path}")  # fmt: skip
@@ -342,6 +392,8 @@ async def _audit(run: Run, ledger: EffectLedger) -> Report:
     if run.poison:
         for line in missing_dead_letters(run.env.infra.kafka_bootstrap, run.poison):
             report.add("dead_letters", line)
+    if run.scenario.late_s > 0:
+        run.faults["late reply (orders)"] = sum(1 for i in run.ids if "-late-" in i)
     fenced = sum(len(c.events("fenced out")) for c in run.coordinators)
     applications = await ledger.applications()
     report.figures |= {

@@ -127,6 +127,7 @@ class CoordinatorProcess:
         self.log_path = log_dir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.incarnations = 0
+        self.extra_env: dict[str, str] = {}  # more DIRIGENT_* settings for the child
 
     def start(self) -> None:
         assert self.proc is None or self.proc.poll() is not None, "already running"
@@ -134,7 +135,8 @@ class CoordinatorProcess:
         cmd = [str(DIRIGENT), "coordinator", "--sagas", "tests.heavy.saga_under_test",
                "--group-id", self.shop.group, "--partitions", str(PARTITIONS)]  # fmt: skip
         env = self.shop.coordinator_env(
-            DIRIGENT_COORDINATOR_COORDINATOR_ID=f"{self.name}-{self.incarnations}"
+            DIRIGENT_COORDINATOR_COORDINATOR_ID=f"{self.name}-{self.incarnations}",
+            **self.extra_env,
         )
         with self.log_path.open("ab") as log:
             log.write(f"--- {self.name} incarnation {self.incarnations}\n".encode())
