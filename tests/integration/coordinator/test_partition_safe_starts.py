@@ -77,14 +77,15 @@ async def test_starts_keyed_by_other_partitioners_are_forwarded_and_complete(
                 assert env.saga_id == o.order_id  # derived from the saga's own rule
         total = len(keyed) + len(null_key) + len(published)
         counts = await wait_terminal(coordinator, total, timeout_s=60)
+        assert coordinator.parts is not None  # read the store while its client is open
+        homes = {o.order_id: partition_for(o.order_id, PARTITIONS) for o in keyed + null_key}
+        rows = {sid: await coordinator.parts.store.load_many(home, [sid])
+                for sid, home in homes.items()}  # fmt: skip
         coordinator.stop()
         await task
     assert counts["COMPLETED"] == total, counts
-    assert coordinator.parts is not None
-    homes = {o.order_id: partition_for(o.order_id, PARTITIONS) for o in keyed + null_key}
-    for sid, home in homes.items():  # each saga lives on its home partition only
-        [row] = await coordinator.parts.store.load_many(home, [sid])
-        assert row is not None, f"saga {sid} is not on partition {home}"
+    for sid, [row] in rows.items():  # each saga lives on its home partition
+        assert row is not None, f"saga {sid} is not on partition {homes[sid]}"
     sent = Counter((type(c).__name__, c.order_id) for _, c in responder.ledger)  # type: ignore[attr-defined]
     for o in keyed + null_key + published:
         assert sent[(ReserveStock.__name__, o.order_id)] == 1  # one saga per order, once

