@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from dirigent.store.saga_store import Outcome, SagaStore, Write
+from dirigent.store.saga_store import SagaStore, Write, WriteOutcome
 from tests.heavy.harness import (
     CoordinatorProcess,
     Shop,
@@ -119,7 +119,7 @@ async def _stale_token_is_rejected(store: SagaStore, partition: int, token: int,
     leaves the run untouched.
     """
     probe = Write(message_id=f"fence-probe-{uid}", saga_id=f"fence-probe-{uid}")
-    assert await store.apply(partition, str(token), [probe]) == [Outcome.FENCED]
+    assert await store.apply(partition, str(token), [probe]) == [WriteOutcome.FENCED]
     current = int(await store.redis.get(store.keys(partition).fence))
     assert current > token
-    assert await store.apply(partition, str(current), [probe]) == [Outcome.OK]
+    assert await store.apply(partition, str(current), [probe]) == [WriteOutcome.OK]

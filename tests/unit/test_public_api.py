@@ -28,3 +28,25 @@ def test_every_export_resolves_to_its_subpackage_object(name: str) -> None:
 def test_unknown_names_raise_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no_such_thing"):
         _ = dirigent.no_such_thing  # type: ignore[attr-defined]
+
+
+SUBPACKAGES = [
+    "dirigent.coordinator", "dirigent.errors", "dirigent.events", "dirigent.ops",
+    "dirigent.saga", "dirigent.service", "dirigent.store", "dirigent.testing",
+    "dirigent.transport",
+]  # fmt: skip
+
+
+def test_one_name_per_concept_across_subpackages() -> None:
+    """A public name means one thing everywhere: two ``RetryPolicy`` classes would let
+    ``Service(retry=dirigent.RetryPolicy())`` build and then fail later."""
+    seen: dict[str, tuple[str, object]] = {}
+    clashes = []
+    for name in SUBPACKAGES:
+        module = importlib.import_module(name)
+        for export in module.__all__:
+            value = getattr(module, export)
+            if export in seen and seen[export][1] is not value:
+                clashes.append(f"{export}: {seen[export][0]} and {name}")
+            seen.setdefault(export, (name, value))
+    assert clashes == []

@@ -43,7 +43,7 @@ from dirigent.events import (
 )
 from dirigent.observability import get_logger
 from dirigent.saga import SagaDefinition
-from dirigent.transport import DeadLetter, Failure, InboundRecord, RawProducer, send_dead_letters
+from dirigent.transport import FailedRecord, Failure, InboundRecord, RawProducer, send_dead_letters
 from dirigent.transport.consumer import TopicPartition
 
 __all__ = ["Coordinator"]
@@ -210,7 +210,7 @@ class Coordinator:
 
     async def _handle(self, p: Parts, batch: Batch) -> None:
         items: dict[int, list[Routed]] = {}
-        letters: list[DeadLetter] = []
+        letters: list[FailedRecord] = []
         offsets: dict[TopicPartition, int] = {}
         for tp, records in batch.items():
             if tp.partition not in p.ownership.owned:
@@ -301,13 +301,13 @@ class Coordinator:
             due = self.clock() + self.config.breaker_reset_s
             await p.store.postpone_timers(number, token, timers, due)
 
-    def _letter(self, record: InboundRecord, error: Exception) -> DeadLetter:
+    def _letter(self, record: InboundRecord, error: Exception) -> FailedRecord:
         now_ms = int(self.clock() * 1000)
         failure = Failure.of(error, handler="coordinator", attempts=1,
                              first_ms=now_ms, last_ms=now_ms)  # fmt: skip
         return record, failure
 
-    async def _dead_letter(self, letters: list[DeadLetter], cause: str) -> None:
+    async def _dead_letter(self, letters: list[FailedRecord], cause: str) -> None:
         """Acknowledged by the broker before any offset is committed; counted after."""
         if not letters or self.parts is None:
             return

@@ -9,8 +9,6 @@ from dirigent.store.outbox import OutboxRecord
 from dirigent.store.port import SagaStorePort
 from dirigent.store.saga_store import SagaStore
 
-Outcome = WriteOutcome  # deprecated alias, kept for one release: use WriteOutcome
-
 __all__ = [
     "IdempotencySettings",
     "IdempotencyStore",

@@ -21,7 +21,6 @@ from dirigent.store.outbox import OutboxRecord
 
 __all__ = ["SagaStore", "StoredSaga", "Write", "WriteOutcome"]
 
-Outcome = WriteOutcome  # deprecated alias (one release): use WriteOutcome
 
 _APPLY = LuaScript.named("apply")
 _OUTBOX_ACK = LuaScript.named("outbox_ack")

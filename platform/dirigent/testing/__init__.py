@@ -13,7 +13,7 @@ Example::
 from dirigent.testing.compensation import (
     CompensationCase,
     CompensationReport,
-    Reply,
+    ScriptedReply,
     assert_compensates_every_step,
     check_compensations,
 )
@@ -24,8 +24,8 @@ __all__ = [
     "CompensationCase",
     "CompensationReport",
     "InMemorySagaStore",
-    "Reply",
     "SagaHarness",
+    "ScriptedReply",
     "VirtualClock",
     "assert_compensates_every_step",
     "check_compensations",

@@ -12,12 +12,12 @@ from dirigent.testing.harness import SagaHarness
 __all__ = [
     "CompensationCase",
     "CompensationReport",
-    "Reply",
+    "ScriptedReply",
     "assert_compensates_every_step",
     "check_compensations",
 ]
 
-Reply = Event | Callable[[Event], Event]
+ScriptedReply = Event | Callable[[Event], Event]
 """A reply, or a function from the command it answers to the reply."""
 
 _MAX_STEPS = 10_000
@@ -63,9 +63,9 @@ def check_compensations(
     definition: SagaDefinition,
     start_event: Event,
     *,
-    success_replies: Mapping[str, Reply],
-    compensation_replies: Mapping[str, Reply],
-    failure_replies: Mapping[str, Reply] | None = None,
+    success_replies: Mapping[str, ScriptedReply],
+    compensation_replies: Mapping[str, ScriptedReply],
+    failure_replies: Mapping[str, ScriptedReply] | None = None,
 ) -> CompensationReport:
     """For every step: run the saga, succeed what comes before, fail that step, and record.
 
@@ -92,9 +92,9 @@ def assert_compensates_every_step(
     definition: SagaDefinition,
     start_event: Event,
     *,
-    success_replies: Mapping[str, Reply],
-    compensation_replies: Mapping[str, Reply],
-    failure_replies: Mapping[str, Reply] | None = None,
+    success_replies: Mapping[str, ScriptedReply],
+    compensation_replies: Mapping[str, ScriptedReply],
+    failure_replies: Mapping[str, ScriptedReply] | None = None,
 ) -> CompensationReport:
     """:func:`check_compensations`, raising ``AssertionError`` with the report on a mismatch.
 
@@ -142,11 +142,11 @@ def _expected(
     return tuple(reversed(done)), SagaStatus.COMPENSATED
 
 
-def _resolve(reply: Reply, command: Command) -> Event:
+def _resolve(reply: ScriptedReply, command: Command) -> Event:
     return reply if isinstance(reply, Event) else reply(command.event)
 
 
-def _lookup(replies: Mapping[str, Reply], step: str, what: str) -> Reply:
+def _lookup(replies: Mapping[str, ScriptedReply], step: str, what: str) -> ScriptedReply:
     if step not in replies:
         raise ValueError(f"no {what} reply given for step {step!r}")
     return replies[step]
@@ -156,9 +156,9 @@ def _run_case(
     definition: SagaDefinition,
     start_event: Event,
     failed: str,
-    success: Mapping[str, Reply],
-    compensated: Mapping[str, Reply],
-    failures: Mapping[str, Reply],
+    success: Mapping[str, ScriptedReply],
+    compensated: Mapping[str, ScriptedReply],
+    failures: Mapping[str, ScriptedReply],
 ) -> CompensationCase:
     h = SagaHarness(definition)
     h.start(start_event)
@@ -175,9 +175,9 @@ def _run_case(
 def _act(
     h: SagaHarness,
     failed: Step,
-    success: Mapping[str, Reply],
-    compensated: Mapping[str, Reply],
-    failures: Mapping[str, Reply],
+    success: Mapping[str, ScriptedReply],
+    compensated: Mapping[str, ScriptedReply],
+    failures: Mapping[str, ScriptedReply],
 ) -> None:
     """One move: answer an awaited command (siblings first), or let time pass."""
     awaiting = sorted(h.awaiting(), key=lambda c: c.step == failed.name)

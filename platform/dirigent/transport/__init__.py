@@ -3,7 +3,7 @@
 from dirigent.transport.admin import TopicSpec, delete_topics, ensure_topics, missing_topics
 from dirigent.transport.consumer import BatchConsumer, ConsumerSettings, InboundRecord
 from dirigent.transport.deadletter import Failure, dead_letter_record, dlt_topic, fingerprint
-from dirigent.transport.dlt_sender import DeadLetter, send_dead_letters
+from dirigent.transport.dlt_sender import FailedRecord, send_dead_letters
 from dirigent.transport.producer import (
     Compression,
     OutgoingRecord,
@@ -17,7 +17,7 @@ __all__ = [
     "BatchConsumer",
     "Compression",
     "ConsumerSettings",
-    "DeadLetter",
+    "FailedRecord",
     "Failure",
     "InboundRecord",
     "OutgoingRecord",

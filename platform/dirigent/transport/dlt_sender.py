@@ -20,15 +20,17 @@ from dirigent.transport.consumer import InboundRecord
 from dirigent.transport.deadletter import Failure, dead_letter_record
 from dirigent.transport.producer import OutgoingRecord, RawProducer, SentRecord
 
-__all__ = ["DeadLetter", "send_dead_letters"]
+__all__ = ["FailedRecord", "send_dead_letters"]
 
 # dirigent.observability.get_logger(name) currently clashes with structlog's `logger` kwarg.
 log = structlog.get_logger(__name__)
-DeadLetter = tuple[InboundRecord, Failure]
+FailedRecord = tuple[InboundRecord, Failure]
+"""A record that cannot be processed, and why (``dirigent.ops.DeadLetter`` is one read
+back from a dead-letter topic)."""
 
 
 async def send_dead_letters(
-    producer: RawProducer, letters: Sequence[DeadLetter], *, group: str
+    producer: RawProducer, letters: Sequence[FailedRecord], *, group: str
 ) -> list[SentRecord]:
     """Dead-letter ``letters`` (record, failure) to ``<topic>.dlt``; one ack per letter.
 
@@ -63,7 +65,7 @@ def _raise_transient(results: Sequence[SentRecord | PublishFailed]) -> None:
 
 
 def _reduced(
-    letter: DeadLetter, refused: SentRecord | PublishFailed, group: str, max_bytes: int
+    letter: FailedRecord, refused: SentRecord | PublishFailed, group: str, max_bytes: int
 ) -> OutgoingRecord:
     record, failure = letter
     why = f"full form refused: {refused}"
