@@ -53,9 +53,11 @@ class Ownership:
     owned: dict[int, OwnedPartition] = field(default_factory=dict)
     # Assigned partition numbers whose token is not held yet: paused, retried each loop.
     pending: set[int] = field(default_factory=set)
-    # Newly owned partitions whose backlog is not read yet: their timers wait, so that
-    # replies already in the log win over timeouts that fell due during an outage.
-    catching_up: set[int] = field(default_factory=set)
+    # Partitions whose backlog is not read yet (newly owned, or after an outage): their
+    # timers wait, so that replies already in the log win over timeouts that fell due
+    # meanwhile; at most until the deadline kept here, so that timers never starve.
+    catching_up: dict[int, float] = field(default_factory=dict)
+    catch_up_s: float = 30.0
     degraded: str | None = None  # why a pending partition could not be owned yet
     held_until: dict[int, float] = field(default_factory=dict)  # fenced: claim later
 
@@ -116,7 +118,7 @@ class Ownership:
             self.owned[number] = owner
             self.pending.discard(number)
             self.held_until.pop(number, None)
-            self.catching_up.add(number)
+            self.catching_up[number] = now + self.catch_up_s
             new.append(number)
         if not self.pending:
             self.degraded = None
@@ -141,9 +143,16 @@ class Ownership:
         if owner is not None and self.owned.get(number) is not owner:
             return
         self.owned.pop(number, None)
-        self.catching_up.discard(number)
+        self.catching_up.pop(number, None)
         self.relay.forget(number)
         self.metrics.partitions.set(len(self.owned))
+
+    def catch_up(self) -> None:
+        """During an outage: once it ends, read every owned partition's backlog before
+        firing its timers (for at most ``catch_up_s`` after the last failed turn)."""
+        until = self.clock() + self.catch_up_s
+        for number in self.owned:
+            self.catching_up[number] = until
 
     def fenced(self, number: int, token: str) -> None:
         """A write under ``token`` was refused: someone newer owns the partition now."""

@@ -185,6 +185,7 @@ class Coordinator:
         """Nothing of this batch is committed: read it again after the backoff."""
         self.degraded = str(exc)
         self.metrics.degraded.set(1)
+        p.ownership.catch_up()  # replies that wait in the log meanwhile beat timeouts
         log.warning("loop turn failed; retrying", error=str(exc), error_class=type(exc).__name__)
         for tp, records in batch.items():
             _seek_back(p, tp, records[0].offset)
@@ -333,10 +334,12 @@ class Coordinator:
 
     async def _caught_up(self, p: Parts) -> None:
         """Release the timers of new partitions once their backlog has been read."""
-        if not p.ownership.catching_up:
+        waiting = p.ownership.catching_up
+        if not waiting:
             return
-        behind = await p.consumer.behind()
-        p.ownership.catching_up -= {n for n in p.ownership.catching_up if n not in behind}
+        behind, now = await p.consumer.behind(), self.clock()
+        for number in [n for n, until in waiting.items() if n not in behind or now > until]:
+            del waiting[number]
 
     async def _fire_timers(self, p: Parts) -> None:
         now = self.clock()
@@ -345,7 +348,7 @@ class Coordinator:
         self._last_timer_scan = now
         await self._caught_up(p)
         touched = set()
-        for number in sorted(set(p.ownership.owned) - p.ownership.catching_up):
+        for number in sorted(set(p.ownership.owned) - set(p.ownership.catching_up)):
             owner = p.ownership.owned.get(number)
             if owner is None:
                 continue
