@@ -7,10 +7,7 @@ and started again; the shared server is never touched.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import socket
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -22,52 +19,8 @@ from redis.exceptions import RedisError
 from dirigent.errors import StoreError
 from dirigent.store import IdempotencyStore, OutboxRecord, SagaStore, WriteOutcome
 from dirigent.store.saga_queries import read_saga, sagas_with_status
+from tests.support.throwaway_redis import HOST, ThrowawayRedis, free_port
 from tests.unit.store.store_contract import start, step
-
-HOST = "127.0.0.1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-class ThrowawayRedis:
-    """A redis-server this test may kill."""
-
-    def __init__(self, home: Path) -> None:
-        self.home, self.port = home, _free_port()
-        self.proc: asyncio.subprocess.Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
-
-    async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            "redis-server", "--port", str(self.port), "--bind", HOST, "--save", "",
-            "--appendonly", "no", "--dir", str(self.home),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
-        probe = Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
-        try:
-            while True:
-                try:
-                    await probe.ping()
-                    return
-                except RedisError:
-                    if time.monotonic() > deadline:
-                        raise
-                    await asyncio.sleep(0.05)
-        finally:
-            await probe.aclose()
-
-    async def kill(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
 
 
 @pytest.fixture
@@ -110,7 +63,7 @@ async def _assert_all_retryable(store: SagaStore, token: str) -> None:
 
 
 async def test_nothing_listening_is_a_retryable_store_error() -> None:
-    redis = Redis.from_url(f"redis://{HOST}:{_free_port()}/0", socket_connect_timeout=1)
+    redis = Redis.from_url(f"redis://{HOST}:{free_port()}/0", socket_connect_timeout=1)
     try:
         await _assert_all_retryable(SagaStore(redis, namespace="down"), token="1")
     finally:
