@@ -355,6 +355,10 @@ async def _stop(run: Run, c: CoordinatorProcess) -> None:
     if c.proc is None or c.proc.poll() is not None:
         run.problems.append(f"coordinator {c.name} was not running at the end; log {c.log_path}")
         return
+    # a coordinator restarted by the last fault may still be starting: SIGTERM it once up
+    if not await soft_wait(lambda: run._ready(c), 60):
+        run.problems.append(f"coordinator {c.name} #{c.incarnations} not ready (/readyz) "
+                            f"60 s after its start; log {c.log_path}")  # fmt: skip
     try:
         rc = await c.stop()
     except AssertionError:  # did not exit: the audit still runs, cleanup() kills it
