@@ -109,12 +109,11 @@ class Ownership:
             try:
                 owner = await self._acquire(number)
             except DirigentError as exc:
-                if not exc.retryable:
-                    raise
+                # The store is down: the partition stays pending (paused), and the loop
+                # backs off and tries again on its next turn.
                 self.degraded = f"cannot own partition {number}: {exc}"
-                log.warning("partition not owned yet; will retry", partition=number,
-                            error=str(exc))  # fmt: skip
-                break  # the store is down: the next loop tries again
+                self._publish(new)
+                raise
             self.owned[number] = owner
             self.pending.discard(number)
             self.held_until.pop(number, None)
@@ -122,6 +121,9 @@ class Ownership:
             new.append(number)
         if not self.pending:
             self.degraded = None
+        self._publish(new)
+
+    def _publish(self, new: list[int]) -> None:
         self.metrics.partitions.set(len(self.owned))
         if new:
             log.info("partitions owned", partitions=new)
