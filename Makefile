@@ -1,6 +1,6 @@
 # dirigent: every target creates and uses the virtual environment in .venv.
 # On a fresh Debian machine as root, `make test` / `make demo` also apt-get install
-# Java 17, Maven and redis-server when they are missing.
+# Java 17, Maven, redis-server and kcat (an outside producer for the tests) when missing.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -27,6 +27,7 @@ deps:
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v kcat >/dev/null || missing="$$missing kcat"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; \
@@ -56,6 +57,7 @@ dev-status: venv
 # The README's test command: quality gates, then unit and integration suites.
 test: deps venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest tests/unit tests/integration
 
