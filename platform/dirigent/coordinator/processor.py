@@ -23,8 +23,6 @@ from dirigent.store import SagaStorePort, Write, WriteOutcome
 
 __all__ = ["Applied", "BatchProcessor", "BatchResult", "Orphan", "Rejected"]
 
-_ORPHAN = "no saga for this reply"
-
 
 @dataclass(frozen=True, slots=True)
 class Applied:
@@ -104,15 +102,14 @@ class BatchProcessor:
         now = self.clock()
         pending = []
         for r in items:
+            orphan = self._orphan(owner.number, r, states)
+            if orphan is not None:
+                result.orphans.append(orphan)
+                continue
             try:
-                p = self._decide(owner.number, states, r, now)
+                pending.append(self._decide(owner.number, states, r, now))
             except Exception as exc:  # noqa: BLE001 - user saga code: any error rejects the input
                 result.rejected.append(Rejected(r, exc))
-                continue
-            if p.decision.ignored == _ORPHAN and r.record is not None:
-                result.orphans.append(Orphan(r, self._orphan_reason(owner.number, r, states)))
-                continue
-            pending.append(p)
         outcomes = await self.store.apply(owner.number, owner.token, [p.write for p in pending])
         retry: list[Routed] = []
         for p, outcome in zip(pending, outcomes, strict=True):
@@ -144,11 +141,18 @@ class BatchProcessor:
         else:
             retry.append(p.routed)
 
-    def _orphan_reason(self, partition: int, r: Routed, states: dict[str, SagaState | None]) -> str:
+    def _orphan(
+        self, partition: int, r: Routed, states: dict[str, SagaState | None]
+    ) -> Orphan | None:
+        """A reply (not a start, not forwarded) with no saga here of a type we run."""
+        if r.definition is not None or r.forward_to is not None:
+            return None
         state = states.get(r.saga_id)
-        if state is not None:
-            return f"saga {r.saga_id!r} is of type {state.saga_type!r}, not deployed here"
-        return f"orphan reply: no saga {r.saga_id!r} on partition {partition}"
+        if state is None:
+            return Orphan(r, f"orphan reply: no saga {r.saga_id!r} on partition {partition}")
+        if state.saga_type not in self.topology.by_name:
+            return Orphan(r, f"saga {r.saga_id!r} is of type {state.saga_type!r}, not run here")
+        return None
 
     async def _load(
         self, owner: OwnedPartition, items: list[Routed]
@@ -176,13 +180,11 @@ class BatchProcessor:
             decision = Decision(None, ignored=f"forwarded to partition {r.forward_to}")
             return _Pending(r, None, decision, self._forward(r))
         before = states[r.saga_id]
-        definition = r.definition or (
-            self.topology.by_name.get(before.saga_type) if before is not None else None
-        )
-        if definition is None:
-            decision = Decision(None, ignored=_ORPHAN)
-        else:
-            decision = decide(definition, before, r.input, now)
+        definition = r.definition
+        if definition is None:  # a reply: _orphan made sure its saga is here and run here
+            assert before is not None
+            definition = self.topology.by_name[before.saga_type]
+        decision = decide(definition, before, r.input, now)
         if decision.state is not None:
             states[r.saga_id] = decision.state  # later inputs of this batch build on it
         return _Pending(r, before, decision, self._write(partition, r, before, decision, now))
