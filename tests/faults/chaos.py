@@ -2,7 +2,8 @@
 
 At least 2,000 sagas through two coordinators on a private Kafka + Redis, while a
 seeded schedule injects at least 40 faults: coordinator SIGKILLs (spaced beyond the
-session timeout), Redis and broker SIGKILLs with restarts, and rounds of outside poison
+session timeout, half of them followed by paused Redis writes, so that the rebalances
+take their fencing tokens slowly), Redis and broker SIGKILLs with restarts, and rounds of outside poison
 and misrouted starts (kcat); all the while 4% of the orders get late replies, every
 start event is produced twice and every 10th record of the other saga topics again.
 The effect ledger is audited at the end (tests/faults/invariants.py). Exit 0 only if
@@ -58,6 +59,8 @@ def schedule(rng: random.Random) -> list[str]:
 async def inject(run: Run, kind: str, rng: random.Random, n: int) -> None:
     if kind == "coordinator":
         await run.kill_coordinator(rng.choice(run.coordinators), down_s=rng.uniform(0, 3))
+        if rng.random() < 0.5:  # and the rebalances that follow take their tokens slowly
+            await run.slow_redis_writes(rng.uniform(4, 9))
     elif kind == "redis":
         await run.kill_infra("redis", down_s=rng.uniform(1, 4))
     elif kind == "broker":

@@ -177,6 +177,17 @@ class Run:
                 self.problems.append(f"coordinator {c.name} not ready 30 s after {name} "
                                      f"came back")  # fmt: skip
 
+    async def slow_redis_writes(self, duration_s: float, pause_ms: int = 400) -> None:
+        """Pause every client's Redis writes (CLIENT PAUSE WRITE) most of ``duration_s``:
+        a rebalance in that window takes its fencing tokens slowly, while the consumer
+        already fetches the new partitions' records."""
+        self.faults["redis write pauses"] += 1
+        deadline = time.monotonic() + duration_s
+        while time.monotonic() < deadline:
+            with contextlib.suppress(RedisError):
+                await self.env.redis.execute_command("CLIENT", "PAUSE", pause_ms, "WRITE")
+            await asyncio.sleep(pause_ms / 1000 + 0.1)
+
     async def _watch_readiness(self, duration_s: float) -> set[str]:
         """Poll every coordinator's /readyz for ``duration_s``; the names seen not ready."""
         seen: set[str] = set()
