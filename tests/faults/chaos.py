@@ -4,8 +4,9 @@ At least 2,000 sagas through two coordinators on a private Kafka + Redis, while 
 seeded schedule injects at least 40 faults: coordinator SIGKILLs (spaced beyond the
 session timeout, half of them followed by paused Redis writes, so that the rebalances
 take their fencing tokens slowly), Redis and broker SIGKILLs with restarts, and rounds
-of outside poison and misrouted starts (kcat); all the while 4% of the orders get late replies, every
-start event is produced twice and every 10th record of the other saga topics again.
+of outside poison and misrouted starts (kcat); all the while 4% of the orders get late
+replies, every start event is produced twice and every 10th record of the other saga
+topics again.
 The effect ledger is audited at the end (tests/faults/invariants.py). Exit 0 only if
 every invariant held.
 
