@@ -18,7 +18,7 @@ help:
 	@echo "make dev-up      start local Kafka and Redis (dev-down, dev-status)"
 	@echo "make test-heavy  long fault-injection runs"
 	@echo "make test-faults fault profile (own Kafka+Redis, SIGKILLs, poison; a few minutes)"
-	@echo "make chaos       long seeded fault run with a table (CHAOS_SEED=..., ~15 min)"
+	@echo "make chaos       long seeded fault run with a table (CHAOS_SEED=..., ~8 min, stops by 25)"
 	@echo "make bench       saga throughput benchmark"
 
 # System tools. Installs with apt-get only when something is missing and we are root.
