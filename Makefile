@@ -54,12 +54,14 @@ dev-down: venv
 dev-status: venv
 	$(BIN)/dirigent dev status
 
-# The README's test command: quality gates, then unit and integration suites.
+# The README's test command: quality gates, the unit and integration suites, then the
+# fault profile (its own Kafka and Redis, killed under load; a few minutes).
 test: deps venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest tests/unit tests/integration
+	$(BIN)/pytest tests/faults
 
 test-unit: venv
 	$(BIN)/pytest tests/unit
