@@ -64,12 +64,7 @@ def on_late_reply(w: Work, step: Step, st: StepState, event: Event) -> None:
     if success:
         _succeeded(w, step, st, event)
         return
-    w.steps[step.name] = replace(st, status=StepStatus.FAILED, unknown=False)
-    reason = f"step {step.name!r} failed after {st.attempt} attempt(s): replied {et} late"
-    if step.kind is StepKind.RETRIABLE:
-        _fail_forward(w, reason)
-    else:
-        _compensation.begin(w, reason)
+    _failed_for_good(w, step, st, f"replied {et} late")
 
 
 def on_timeout(w: Work, step: Step, st: StepState) -> None:
@@ -137,8 +132,14 @@ def _attempt_failed(
         else:
             _park(w, f"{reason}; a {step.kind} step is never compensated blindly")
         return
+    _failed_for_good(w, step, st, why)
+
+
+def _failed_for_good(w: Work, step: Step, st: StepState, why: str) -> None:
+    """A definitive failure with no attempt left: it did not happen. Before the pivot
+    (and the pivot itself) the saga compensates; after it, the saga ends FAILED."""
     w.steps[step.name] = replace(st, status=StepStatus.FAILED, unknown=False)
-    reason = f"step {step.name!r} failed after {n} attempt(s): {why}"
+    reason = f"step {step.name!r} failed after {st.attempt} attempt(s): {why}"
     if step.kind is StepKind.RETRIABLE:
         _fail_forward(w, reason)
     else:
