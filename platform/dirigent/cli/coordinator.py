@@ -68,13 +68,13 @@ async def _run(
     config: CoordinatorSettings,
     partitions: int | None,
 ) -> None:
+    runner = Coordinator(sagas, settings=settings, config=config)  # no I/O yet
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # from the start: a stop during start-up
+        with contextlib.suppress(NotImplementedError):  # drains too
+            loop.add_signal_handler(sig, runner.stop)
     if partitions is not None:
         topology = Topology.of(sagas, config.extra_topics)
         await provision_topics(settings.kafka_bootstrap, topology, partitions=partitions,
                                transitions_topic=config.transitions_topic)  # fmt: skip
-    runner = Coordinator(sagas, settings=settings, config=config)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, runner.stop)
     await runner.run()
