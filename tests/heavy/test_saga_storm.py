@@ -59,6 +59,8 @@ async def test_a_thousand_sagas_all_end_and_every_effect_is_applied_once(
 
     assert_sound(ids, counts, states, effects, applications)
     assert (counts["COMPLETED"], counts["COMPENSATED"]) == (880, 120)
-    assert ledger.silenced >= 20 * 3  # every silent saga timed out on all three attempts
+    # Each silent command reached its handler once: its two re-sends after the timeouts
+    # carried the same command id and were answered from the idempotency store.
+    assert ledger.silenced == 20
     print(f"\nstorm: {SAGAS} sagas in {elapsed:.1f}s, {dict(counts)}, "
           f"{len(effects)} effects, {superseded(states, effects)} superseded")  # fmt: skip
