@@ -360,7 +360,6 @@ class Coordinator:
 
 
 def _seek_back(p: Parts, tp: TopicPartition, offset: int) -> None:
-    """Read ``tp`` again from ``offset`` if it is still assigned (else its next owner
-    reads it from the last commit)."""
-    if tp in p.consumer.assignment():
-        p.consumer.seek(tp, offset)
+    """Read ``tp`` again from ``offset`` (a no-op if a rebalance took it away: its next
+    owner reads it from the last commit)."""
+    p.consumer.seek(tp, offset)

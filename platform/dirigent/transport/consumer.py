@@ -200,8 +200,14 @@ class BatchConsumer:
             await self._consumer.commit(dict(offsets))
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
-        """Read ``tp`` again from ``offset`` (after an outcome could not be made durable)."""
+        """Read ``tp`` again from ``offset`` (after an outcome could not be made durable).
+
+        A partition a rebalance took away meanwhile is left alone: its next owner reads
+        it from the last committed offset (aiokafka would raise ``IllegalStateError``).
+        """
         self._life.check_open()
+        if tp not in self._consumer.assignment():
+            return
         with map_kafka_errors(f"seek of {tp.topic}[{tp.partition}] to {offset}"):
             self._consumer.seek(tp, offset)
 
