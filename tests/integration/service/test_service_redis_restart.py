@@ -7,13 +7,11 @@ killed); Kafka is the shared broker.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
 import time
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from dirigent.service import HandlerContext, ServiceSettings
 from dirigent.transport import Publisher, delete_topics, dlt_topic
@@ -27,58 +25,18 @@ from tests.integration.service.svc_support import (
     wait_for,
 )
 from tests.support.infra import Infra
+from tests.support.throwaway_redis import ThrowawayRedis
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 OUTAGE_S = 3.0  # how long Redis stays down (the fault, not a wait for a condition)
 
 
-class PrivateRedis:
-    """A throwaway ``redis-server`` that a test may kill and start again on one port."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self._proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
-        argv = ["--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"]
-        self._proc = await asyncio.create_subprocess_exec(
-            exe, *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-        )
-        client = Redis(port=self.port)
-        try:
-            deadline = time.monotonic() + 20
-            while not await _pings(client):
-                assert time.monotonic() < deadline, "private redis-server did not start"
-                await asyncio.sleep(0.05)
-        finally:
-            await client.aclose()
-
-    async def kill(self) -> None:
-        if self._proc is not None and self._proc.returncode is None:
-            self._proc.kill()
-            await self._proc.wait()
-
-
-async def _pings(client: Redis) -> bool:
-    try:
-        return bool(await client.ping())
-    except (OSError, RedisError):
-        return False
-
-
 async def test_a_participant_recovers_from_a_redis_restart(
-    infra: Infra, uid: str, make_topic
+    infra: Infra, uid: str, make_topic, tmp_path: Path
 ) -> None:
-    server = PrivateRedis(_free_port())
+    server = ThrowawayRedis(tmp_path)
     topic = await make_topic("redis.cmd")
     replies = await make_topic(f"{topic}.replies")
     redis = Redis(port=server.port, socket_connect_timeout=1, socket_timeout=2)
