@@ -2,11 +2,11 @@
 
 CLOSED: commands flow. When, within the last ``window_s``, at least ``threshold`` step
 timeouts happened and they are at least half of the participant's outcomes (replies
-count as successes), the breaker OPENs:
-commands to that participant wait in the outbox and its timers are postponed, so sagas
-are parked, not failed. After ``reset_s`` it is HALF_OPEN: one probe command goes out,
-and timers fire again (a due retry creates the probe when no command is waiting); a
-reply closes the breaker, another timeout opens it again.
+count as successes), the breaker OPENs: commands to that participant wait in the
+outbox. Timers are never held (``timers.py``): the held commands' step timeouts and the
+saga deadline keep running, so every saga still ends. After ``reset_s`` it is
+HALF_OPEN: one probe command goes out; a reply closes the breaker, another timeout
+opens it again.
 """
 
 from __future__ import annotations
@@ -74,11 +74,6 @@ class Breaker:
             self.probe_sent = True
             return True
         return False
-
-    def holds_timers(self, now: float) -> bool:
-        """Timers wait while open. Half open they fire: holding them there could park a
-        saga forever when no command is left to serve as the probe."""
-        return self.state(now) is BreakerState.OPEN
 
 
 @dataclass

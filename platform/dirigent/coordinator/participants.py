@@ -32,7 +32,3 @@ class ParticipantHealth:
 
     def states(self, now: float) -> dict[str, BreakerState]:
         return self.breakers.states(now)
-
-    @property
-    def reset_s(self) -> float:
-        return self.breakers.reset_s

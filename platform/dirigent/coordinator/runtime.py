@@ -95,10 +95,6 @@ class Coordinator:
         self._last_timer_scan = 0.0
         self._last_gauges = 0.0
 
-    @property
-    def breakers(self) -> Breakers:
-        return self.health.breakers
-
     def stop(self) -> None:
         """Ask the loop to finish its batch, flush the outbox and leave the group."""
         self._stopping.set()

@@ -9,7 +9,6 @@ def test_opens_when_timeouts_reach_threshold_and_half_the_outcomes() -> None:
     b.failure(now=2)
     assert b.state(3) is BreakerState.OPEN
     assert not b.may_send(now=3)
-    assert b.holds_timers(now=3)
 
 
 def test_sporadic_timeouts_among_many_replies_do_not_open_it() -> None:
@@ -32,7 +31,6 @@ def test_half_open_lets_exactly_one_probe_through() -> None:
     b = Breaker(threshold=1, reset_s=5)
     b.failure(0)
     assert b.state(5) is BreakerState.HALF_OPEN
-    assert not b.holds_timers(5)  # a due retry may be what creates the probe
     assert b.may_send(5)
     assert not b.may_send(5)
 
