@@ -150,3 +150,36 @@ async def test_a_redelivered_record_is_a_duplicate_and_runs_the_saga_once(
     assert duplicates == 1
     reserves = [c for _, c in responder.ledger if isinstance(c, ReserveStock)]
     assert len(reserves) == 1
+
+
+async def test_a_reply_for_no_saga_is_dead_lettered_as_an_orphan(
+    shop: Shop,  # noqa: F811
+    uid: str,
+    infra: Infra,
+) -> None:
+    dlt = f"{shop.prefix}-payments.events.dlt"
+    await ensure_topics(infra.kafka_bootstrap, [TopicSpec(dlt)])
+    stray = PaymentAuthorized(order_id="ghost", authorization_id="a-1")
+    ref = shop.codec.schema_ref(type(stray))
+    env = Envelope.new(type=stray.event_type, source="payments", saga_id="ghost",
+                       causation_id="c-1", schema_ref=ref)  # fmt: skip
+    coordinator = Coordinator([shop.saga], settings=shop.settings, config=config(shop, uid))
+    async with Responder(shop.settings.kafka_bootstrap, sorted(shop.saga.command_topics),
+                         shop.codec, reply_to, group=f"resp-{uid}"):  # fmt: skip
+        task = asyncio.create_task(coordinator.run())
+        orphan = OutgoingRecord(f"{shop.prefix}-payments.events", shop.codec.encode(stray),
+                                b"ghost", tuple(env.to_headers()))  # fmt: skip
+        await place(shop, [order(1)], [orphan])
+        await wait_terminal(coordinator, 1)  # the next good record is processed
+        async with BatchConsumer(infra.kafka_bootstrap, [dlt], group_id=f"dlt-{uid}") as c:
+            async with asyncio.timeout(20):
+                batch: dict = {}  # type: ignore[type-arg]
+                while not batch:
+                    batch = await c.getmany(timeout_ms=500)
+        coordinator.stop()
+        await task
+    [dead] = [r for rs in batch.values() for r in rs]
+    headers = dict(dead.headers)
+    assert b"orphan reply: no saga 'ghost'" in headers["dirigent-dlt-error-message"]
+    assert dead.value == orphan.value  # the original bytes
+    assert coordinator.metrics.dead_letters.labels(orphan.topic, "orphan")._value.get() == 1
