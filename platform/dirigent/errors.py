@@ -12,6 +12,8 @@ Hierarchy::
     │   ├── DecodeError               bytes that are not a valid event (poison input)
     │   └── EnvelopeError             missing, unknown or oversized headers / payload
     ├── SagaDefinitionError           a saga is defined wrongly (names the saga and step)
+    ├── SagaCodeError                 a saga's own function raised or returned the wrong thing
+    ├── SagaVersionError              running instances a deployed definition cannot continue
     ├── TransportError                Kafka said no
     │   └── PublishFailed             a record could not be produced
     ├── StoreError                    Redis said no
@@ -40,7 +42,9 @@ __all__ = [
     "NonRetryableError",
     "PublishFailed",
     "RetryableError",
+    "SagaCodeError",
     "SagaDefinitionError",
+    "SagaVersionError",
     "SchemaMismatch",
     "StoreError",
     "TransportError",
@@ -102,6 +106,22 @@ class EnvelopeError(ContractError):
 
 class SagaDefinitionError(DirigentError):
     """A saga definition is invalid; the message names the saga and the step."""
+
+
+class SagaCodeError(DirigentError):
+    """A saga's own code failed on an input: a command builder, data updater, condition,
+    correlation or id function raised, or returned something of the wrong type.
+
+    The message names the saga, the step and the function, as in
+    ``saga 'order', step 'reserve_stock': command builder returned None, expected an Event``.
+    The engine raises it identically in the test harness and under the coordinator (which
+    dead-letters the input with this message).
+    """
+
+
+class SagaVersionError(DirigentError):
+    """Running saga instances that the deployed definitions cannot continue (a renamed or
+    removed step with no migration); the message names the saga, version and step."""
 
 
 class TransportError(DirigentError):
