@@ -21,6 +21,7 @@ from dirigent.coordinator.timers import TimerScanner
 from dirigent.coordinator.topology import Topology
 from dirigent.errors import ConfigurationError
 from dirigent.events import AvroCodec, EnvelopeLimits
+from dirigent.saga.steps import participant_of
 from dirigent.store import SagaStore, SagaStorePort
 from dirigent.transport import ConsumerSettings, RawProducer
 from dirigent.transport.group import GroupConsumer
@@ -86,10 +87,7 @@ def assemble(
     )  # fmt: skip
     router = Router(topology, codec, limits, partitions, frozenset(c.ignored_types))
     processor = BatchProcessor(topology, store, encoder, clock, c.conflict_retries)
-    participants = {
-        t: s.participant for d in topology.by_name.values() for s in d.steps.values()
-        for t in (s.topic, *([s.compensation.topic] if s.compensation else []))
-    }  # fmt: skip
+    participants = command_participants(topology)
     relay = OutboxRelay(
         store, producer, health, participants, clock=clock, interval_s=c.relay_interval_s
     )
@@ -118,3 +116,17 @@ def assemble(
         ownership=ownership,
         backpressure=Backpressure(c.max_in_flight_sagas, c.max_outbox),
     )
+
+
+def command_participants(topology: Topology) -> dict[str, str]:
+    """Command topic -> the participant (circuit breaker) behind it, over every version."""
+    out: dict[str, str] = {}
+    for versions in topology.catalog.versions.values():
+        for d in versions.values():
+            for s in d.steps.values():
+                if s.sends:
+                    out[s.topic] = s.participant
+            for s in d.steps.values():
+                if s.compensation is not None:
+                    out.setdefault(s.compensation.topic, participant_of(s.compensation.topic))
+    return out

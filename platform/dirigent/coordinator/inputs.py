@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from dirigent.coordinator.topology import Topology
 from dirigent.errors import ContractError, DecodeError, EnvelopeError, UnknownSchema
 from dirigent.events import AvroCodec, Envelope, EnvelopeLimits, Event
-from dirigent.saga import EventReceived, Input, SagaDefinition, Timer, TimerFired
+from dirigent.saga import EventReceived, Input, SagaDefinition, Step, Timer, TimerFired
 from dirigent.transport import InboundRecord
 from dirigent.transport.reader import partition_for
 
@@ -81,7 +81,8 @@ class Router:
             raise DecodeError(f"{_where(record)} cannot be read: {record.defect}")
         env = Envelope.from_headers(record.headers, self.limits)
         start = self.topology.by_start.get(env.type)
-        if start is None and env.type not in self.topology.reply_types:
+        wait = self.topology.by_wait.get(env.type)
+        if start is None and wait is None and env.type not in self.topology.reply_types:
             if env.type in self.ignored_types:
                 return None
             raise UnknownSchema(
@@ -95,7 +96,7 @@ class Router:
                 f"{_where(record)}: header dirigent-type is {env.type} "
                 f"but the body is {event.event_type}"
             )
-        saga_id = _saga_id(start, event, env)
+        saga_id = _wait_saga_id(*wait, event) if wait is not None else _saga_id(start, event, env)
         received = EventReceived(env.message_id, event, env.causation_id, saga_id)
         home = self.home_of(record.topic, saga_id)
         forward_to = home if home != record.partition else None
@@ -124,6 +125,23 @@ def _saga_id(start: SagaDefinition | None, event: Event, env: Envelope) -> str:
         raise DecodeError(f"saga {start.name} cannot derive a saga id: {exc!r}") from exc
     if not saga_id:
         raise DecodeError(f"saga {start.name} derived an empty saga id from {env.type}")
+    return saga_id
+
+
+def _wait_saga_id(saga: SagaDefinition, step: Step, event: Event) -> str:
+    """The saga an awaited event names through the wait's correlation."""
+    assert step.awaits is not None
+    try:
+        saga_id = step.awaits.saga_id_of(event)
+    except _ID_ERRORS as exc:
+        raise DecodeError(
+            f"saga {saga.name}, step {step.name}: cannot correlate {event.event_type}: {exc!r}"
+        ) from exc
+    if not isinstance(saga_id, str) or not saga_id:
+        raise DecodeError(
+            f"saga {saga.name}, step {step.name}: {event.event_type} correlates to "
+            f"{saga_id!r}, not a saga id"
+        )
     return saga_id
 
 

@@ -62,6 +62,8 @@ class OutboundEncoder:
             reason=t.reason,
             coordinator_id=self.source,
             partition=partition,
+            skipped=list(t.skipped),
+            definition_version=t.definition_version,
         )
         env = Envelope.new(
             type=SagaTransition.event_type,

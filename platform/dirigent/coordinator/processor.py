@@ -181,9 +181,9 @@ class BatchProcessor:
             return _Pending(r, None, decision, self._forward(r))
         before = states[r.saga_id]
         definition = r.definition
-        if definition is None:  # a reply: _orphan made sure its saga is here and run here
-            assert before is not None
-            definition = self.topology.by_name[before.saga_type]
+        if before is not None:  # the version that runs it (raises if it is stranded)
+            definition = self.topology.catalog.for_state(before)
+        assert definition is not None  # a reply: _orphan made sure its saga is here
         decision = decide(definition, before, r.input, now)
         if decision.state is not None:
             states[r.saga_id] = decision.state  # later inputs of this batch build on it

@@ -33,6 +33,7 @@ from dirigent.coordinator.participants import ParticipantHealth
 from dirigent.coordinator.processor import BatchResult
 from dirigent.coordinator.settings import CoordinatorSettings
 from dirigent.coordinator.topology import Topology
+from dirigent.coordinator.version_check import check_versions, describe
 from dirigent.errors import DirigentError, FencedOut
 from dirigent.events import (
     DEFAULT_LIMITS,
@@ -122,6 +123,8 @@ class Coordinator:
 
     async def _run(self, redis: Redis, producer: RawProducer) -> None:
         partitions = await input_partitions(self.settings.kafka_bootstrap, self.topology)
+        if self.config.check_versions:
+            await self._check_versions(redis, max(partitions.values(), default=1))
         p = self.parts = assemble(
             ident=self.id, settings=self.settings, config=self.config, topology=self.topology,
             codec=self.codec, limits=self.limits, partitions=partitions, redis=redis,
@@ -276,13 +279,37 @@ class Coordinator:
             log.info("inputs forwarded to their saga's partition", partition=number,
                      count=result.forwarded)  # fmt: skip
 
+    async def _check_versions(self, redis: Redis, partitions: int) -> None:
+        """Refuse to start while a live instance would be stranded; Redis faults wait."""
+        backoff = 0.1
+        while not self._stopping.is_set():
+            try:
+                report = await check_versions(
+                    redis, self.config.group_id, partitions, self.topology.catalog
+                )
+                break
+            except DirigentError as exc:
+                if not exc.retryable:
+                    raise
+                self.degraded = f"checking saga versions: {exc}"
+                log.warning("cannot check saga versions yet", error=str(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), backoff)
+                backoff = min(backoff * 2, 5.0)
+        else:
+            return
+        self.degraded = None
+        for line in describe(report):
+            log.info("live saga instances", plan=line)
+        report.raise_if_stranded()
+
     def _report_replies(self, result: BatchResult, now: float) -> None:
         for a in result.applied:
             t = a.decision.transition
             if a.routed.record is None or t is None or t.step is None or a.before is None:
                 continue
-            step = self.topology.by_name[t.saga_type].steps.get(t.step)
-            if step is not None:
+            step = self.topology.by_name[t.saga_type].step_named(t.step)
+            if step is not None and step.participant:
                 self.health.replied(step.participant, now)
 
     async def _reject(self, p: Parts, number: int, token: str, result: BatchResult) -> None:

@@ -37,6 +37,9 @@ class CoordinatorSettings(BaseSettings):
     seen_ttl_s: int = 7 * 24 * 3600
     terminal_ttl_s: int = 7 * 24 * 3600
     conflict_retries: int = 3
+    # Read every live instance at start and refuse to run if the loaded definitions
+    # would strand one (a renamed or removed step with no migration).
+    check_versions: bool = True
     metrics_port: int | None = None  # serves /metrics, /healthz, /readyz when set
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000

@@ -57,5 +57,5 @@ class TimerScanner:
         if timer.kind is TimerKind.SAGA_DEADLINE or timer.step is None:
             return None
         saga = self.topology.by_name.get(timer.saga_type)
-        step = saga.steps.get(timer.step) if saga is not None else None
-        return step.participant if step is not None else None
+        step = saga.step_named(timer.step) if saga is not None else None
+        return step.participant or None if step is not None else None

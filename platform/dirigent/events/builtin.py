@@ -28,6 +28,8 @@ class SagaTransition(Event, schema=BUILTIN_SCHEMAS / "SagaTransition.avsc"):
     reason: str | None = None
     coordinator_id: str
     partition: int
+    skipped: list[str] = []
+    definition_version: int = 1
 
 
 class OpsAudit(Event, schema=BUILTIN_SCHEMAS / "OpsAudit.avsc"):

@@ -3,6 +3,7 @@
 Example::
 
     from dirigent.saga import Compensation, Step, StepKind, define_saga, decide
+    from dirigent.saga import initiating, parallel, wait_for, Migration
 """
 
 from dirigent.saga.decision import (
@@ -19,15 +20,20 @@ from dirigent.saga.decision import (
 from dirigent.saga.definition import SagaDefinition, define_saga
 from dirigent.saga.discovery import discover_sagas
 from dirigent.saga.engine import decide
+from dirigent.saga.migration import Migration
 from dirigent.saga.state import SagaState, SagaStatus, StepState, StepStatus, is_terminal
 from dirigent.saga.steps import (
     Compensation,
+    OnTimeout,
     ParallelGroup,
     RetryPolicy,
     Step,
     StepKind,
+    initiating,
     parallel,
+    wait_for,
 )
+from dirigent.saga.versions import SagaCatalog
 
 __all__ = [
     "Command",
@@ -35,9 +41,12 @@ __all__ = [
     "Decision",
     "EventReceived",
     "Input",
+    "Migration",
+    "OnTimeout",
     "ParallelGroup",
     "Phase",
     "RetryPolicy",
+    "SagaCatalog",
     "SagaDefinition",
     "SagaState",
     "SagaStatus",
@@ -52,6 +61,8 @@ __all__ = [
     "decide",
     "define_saga",
     "discover_sagas",
+    "initiating",
     "is_terminal",
     "parallel",
+    "wait_for",
 ]

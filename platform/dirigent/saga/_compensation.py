@@ -14,7 +14,7 @@ from dataclasses import replace
 from dirigent.saga._work import Work, compensation_of
 from dirigent.saga.decision import Phase, TimerKind
 from dirigent.saga.state import SagaStatus, StepState, StepStatus
-from dirigent.saga.steps import Step, StepKind
+from dirigent.saga.steps import Step
 
 __all__ = [
     "begin",
@@ -41,6 +41,11 @@ def begin(w: Work, reason: str) -> None:
             status = StepStatus.UNKNOWN if st.unknown else StepStatus.CANCELLED
             w.steps[name] = replace(st, status=status)
             w.cancel_timer(TimerKind.RETRY, name, Phase.FORWARD, st.attempt + 1)
+        elif st.status is StepStatus.RUNNING and st.command_id is None:
+            # A wait (nothing in flight): it stops waiting.
+            w.steps[name] = replace(st, status=StepStatus.CANCELLED)
+            w.cancel_timer(TimerKind.STEP_TIMEOUT, name, Phase.FORWARD, st.attempt)
+    w.early.clear()
     start_when_drained(w)
 
 
@@ -52,9 +57,7 @@ def start_when_drained(w: Work) -> None:
         s.name
         for unit in reversed(w.defn.units)
         for s in reversed(unit)
-        if s.kind is StepKind.COMPENSATABLE
-        and s.compensation is not None
-        and w.step(s.name).status in _MAY_HAVE_HAPPENED
+        if s.undoable and w.step(s.name).status in _MAY_HAVE_HAPPENED
     )
     w.ci = 0
     _send_next(w)
@@ -121,7 +124,8 @@ def on_late_reply(w: Work, step: Step, st: StepState, event_type: str) -> None:
             w.cancel_timer(TimerKind.RETRY, step.name, Phase.COMPENSATION, n + 1)
         _undone(w, step, st)
         return
-    if st.status is StepStatus.COMPENSATION_RETRY_WAIT and comp.retry.allows_retry(n, event_type):
+    retry = w.allows_retry(step, Phase.COMPENSATION, n, event_type)
+    if st.status is StepStatus.COMPENSATION_RETRY_WAIT and retry:
         w.steps[step.name] = replace(st, unknown=False)  # the next attempt gets a new id
     else:
         w.steps[step.name] = replace(st, status=StepStatus.COMPENSATION_FAILED, unknown=False)
@@ -165,7 +169,7 @@ def _attempt_failed(
     w: Work, step: Step, st: StepState, why: str, failure: str | None, *, unknown: bool
 ) -> None:
     n = st.compensation_attempt
-    if compensation_of(step).retry.allows_retry(n, failure):
+    if w.allows_retry(step, Phase.COMPENSATION, n, failure):
         w.schedule_retry(step, Phase.COMPENSATION, n, unknown=unknown)
         w.note = f"compensation of step {step.name!r} attempt {n} failed: {why}"
         return

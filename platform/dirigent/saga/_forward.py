@@ -5,6 +5,10 @@ attempt is re-sent with the same command id (the participant answers the repeat 
 its idempotency store); when the policy runs out while the outcome is still unknown, a
 compensatable step is compensated like a succeeded one, and a pivot or later step parks
 the saga for an operator (it is never compensated, and never guessed).
+
+Entering a unit evaluates its conditions (a false one SKIPS the step), counts an
+initiating step as done, arms a wait (or completes it with an event that came early),
+and sends the rest; units that are done at once are passed in the same decision.
 """
 
 from __future__ import annotations
@@ -16,16 +20,76 @@ from dirigent.saga import _compensation
 from dirigent.saga._work import Work
 from dirigent.saga.decision import Phase, TimerKind
 from dirigent.saga.state import SagaStatus, StepState, StepStatus
-from dirigent.saga.steps import Step, StepKind
+from dirigent.saga.steps import OnTimeout, Step, StepKind
 
-__all__ = ["on_late_reply", "on_reply", "on_retry", "on_timeout", "start_unit"]
+__all__ = [
+    "on_late_reply",
+    "on_reply",
+    "on_retry",
+    "on_timeout",
+    "on_wait_event",
+    "start_unit",
+]
 
 
 def start_unit(w: Work, index: int) -> None:
-    """Send the first attempt of every step in unit ``index`` (one, or a parallel group)."""
-    w.cursor = index
-    for step in w.defn.units[index]:
+    """Enter unit ``index`` and every following unit that is done at once; complete the
+    saga when none is left."""
+    units = w.defn.units
+    while index < len(units):
+        w.cursor = index
+        item = w.defn.items[index]
+        group_when = w.defn.unit_when[index]
+        group_on = group_when is None or w.condition(item.name, group_when)
+        for step in units[index]:
+            _enter(w, step, group_on)
+        if not all(w.step(s.name).status.done for s in units[index]):
+            return
+        index += 1
+    w.cursor = len(units)
+    w.end(SagaStatus.COMPLETED, None)
+    w.note = "saga completed"
+
+
+def _enter(w: Work, step: Step, group_on: bool) -> None:
+    if not group_on or (step.when is not None and not w.condition(step.name, step.when)):
+        w.steps[step.name] = StepState(StepStatus.SKIPPED)
+        w.skipped.append(step.name)
+        w.note = f"step {step.name!r} skipped: its condition is false"
+    elif step.initiating:
+        w.steps[step.name] = StepState(StepStatus.SUCCEEDED)
+    elif step.awaits is not None:
+        early = w.early.pop(step.name, None)
+        if early is None:
+            w.begin_wait(step)
+        else:
+            _take_event(w, step, StepState(StepStatus.RUNNING, 1), _rebuild(step, *early))
+            w.note = f"step {step.name!r} completed by an event that came before it"
+    else:
         w.send(step, Phase.FORWARD, 1)
+
+
+def _rebuild(step: Step, event_type: str, fields: object) -> Event:
+    model = next(t for t in step.success if t.event_type == event_type)
+    return model.model_validate(fields)
+
+
+def on_wait_event(w: Work, step: Step, st: StepState, event: Event) -> None:
+    """A waited-for event: complete the wait, or keep it until the wait is reached."""
+    if st.status is StepStatus.RUNNING:
+        w.cancel_timer(TimerKind.STEP_TIMEOUT, step.name, Phase.FORWARD, 1)
+        _take_event(w, step, st, event)
+        w.note = f"step {step.name!r} received {event.event_type}"
+        _advance(w)
+        return
+    w.early[step.name] = (event.event_type, event.model_dump(mode="json"))
+    w.note = f"{event.event_type} arrived before step {step.name!r}: kept for it"
+
+
+def _take_event(w: Work, step: Step, st: StepState, event: Event) -> None:
+    if step.on_success is not None:
+        w.update(step, step.on_success, event, "event updater (on_event)")
+    w.steps[step.name] = replace(st, status=StepStatus.SUCCEEDED)
 
 
 def on_reply(w: Work, step: Step, st: StepState, event: Event) -> None:
@@ -34,25 +98,34 @@ def on_reply(w: Work, step: Step, st: StepState, event: Event) -> None:
     if event.event_type in step.success_types:
         _succeeded(w, step, st, event)
     else:
-        why = f"replied {event.event_type}"
+        why = _failure_reply(w, step, event)
         _attempt_failed(w, step, st, why, event.event_type, unknown=False)
+
+
+def _failure_reply(w: Work, step: Step, event: Event) -> str:
+    """Apply a failure reply's data updater; the words for the saga's reason."""
+    if step.on_failure is not None:
+        w.update(step, step.on_failure, event, "failure updater (on_failure)")
+    reason = getattr(event, "reason", None)
+    detail = f": {reason}" if isinstance(reason, str) and reason else ""
+    return f"replied {event.event_type}{detail}"
 
 
 def on_late_reply(w: Work, step: Step, st: StepState, event: Event) -> None:
     """A reply to a command that timed out: waiting for its re-send, or out of attempts."""
     et = event.event_type
     success = et in step.success_types
+    why = "" if success else _failure_reply(w, step, event)
     if st.status is StepStatus.RETRY_WAIT:
         if success:
             w.cancel_timer(TimerKind.RETRY, step.name, Phase.FORWARD, st.attempt + 1)
             _succeeded(w, step, st, event)
-        elif step.retry.allows_retry(st.attempt, et):
+        elif w.allows_retry(step, Phase.FORWARD, st.attempt, et):
             w.steps[step.name] = replace(st, unknown=False)  # the next attempt gets a new id
             w.note = f"step {step.name!r} attempt {st.attempt} replied {et} late"
         else:
             w.cancel_timer(TimerKind.RETRY, step.name, Phase.FORWARD, st.attempt + 1)
-            _attempt_failed(w, step, replace(st, unknown=False), f"replied {et}", et,
-                            unknown=False)  # fmt: skip
+            _attempt_failed(w, step, replace(st, unknown=False), why, et, unknown=False)
         return
     # UNKNOWN: out of attempts with no reply; the saga is compensating or parked on it.
     if w.status is SagaStatus.COMPENSATING:
@@ -64,11 +137,20 @@ def on_late_reply(w: Work, step: Step, st: StepState, event: Event) -> None:
     if success:
         _succeeded(w, step, st, event)
         return
-    _failed_for_good(w, step, st, f"replied {et} late")
+    _failed_for_good(w, step, st, f"{why} late")
 
 
 def on_timeout(w: Work, step: Step, st: StepState) -> None:
-    _attempt_failed(w, step, st, f"no reply within {step.timeout_s}s", None, unknown=True)
+    if step.awaits is None:
+        _attempt_failed(w, step, st, f"no reply within {step.timeout_s}s", None, unknown=True)
+        return
+    names = "/".join(sorted(step.success_types))
+    if step.awaits.on_timeout is OnTimeout.CONTINUE:
+        w.steps[step.name] = replace(st, status=StepStatus.TIMED_OUT)
+        w.note = f"step {step.name!r}: no {names} within {step.timeout_s}s; continuing"
+        _advance(w)
+        return
+    _failed_for_good(w, step, st, f"no {names} within {step.timeout_s}s")
 
 
 def on_retry(w: Work, step: Step, attempt: int) -> None:
@@ -78,7 +160,7 @@ def on_retry(w: Work, step: Step, attempt: int) -> None:
 
 def _succeeded(w: Work, step: Step, st: StepState, event: Event) -> None:
     if step.on_success is not None:
-        w.data = step.on_success(dict(w.data), event)
+        w.update(step, step.on_success, event, "success updater (on_success)")
     w.steps[step.name] = replace(st, status=StepStatus.SUCCEEDED, unknown=False)
     w.note = f"step {step.name!r} succeeded"
     if w.status is SagaStatus.COMPENSATING:
@@ -94,14 +176,8 @@ def _succeeded(w: Work, step: Step, st: StepState, event: Event) -> None:
 
 def _advance(w: Work) -> None:
     unit = w.defn.units[w.cursor]
-    if any(w.step(s.name).status is not StepStatus.SUCCEEDED for s in unit):
-        return
-    if w.cursor + 1 == len(w.defn.units):
-        w.cursor += 1
-        w.end(SagaStatus.COMPLETED, None)
-        w.note = "saga completed"
-        return
-    start_unit(w, w.cursor + 1)
+    if all(w.step(s.name).status.done for s in unit):
+        start_unit(w, w.cursor + 1)
 
 
 def _unknown_steps(w: Work) -> list[str]:
@@ -120,9 +196,12 @@ def _attempt_failed(
         w.note = f"step {step.name!r} ended while compensating: {why}"
         _compensation.start_when_drained(w)
         return
-    if step.retry.allows_retry(n, failure):
+    if w.allows_retry(step, Phase.FORWARD, n, failure):
         w.schedule_retry(step, Phase.FORWARD, n, unknown=unknown)
         w.note = f"step {step.name!r} attempt {n} failed: {why}"
+        return
+    if unknown and step.read_only:
+        _failed_for_good(w, step, st, f"{why} (read-only: nothing to undo)")
         return
     if unknown:
         w.steps[step.name] = replace(st, status=StepStatus.UNKNOWN, unknown=True)
@@ -139,8 +218,9 @@ def _failed_for_good(w: Work, step: Step, st: StepState, why: str) -> None:
     """A definitive failure with no attempt left: it did not happen. Before the pivot
     (and the pivot itself) the saga compensates; after it, the saga ends FAILED."""
     w.steps[step.name] = replace(st, status=StepStatus.FAILED, unknown=False)
-    reason = f"step {step.name!r} failed after {st.attempt} attempt(s): {why}"
-    if step.kind is StepKind.RETRIABLE:
+    attempts = f" after {st.attempt} attempt(s)" if step.sends else ""
+    reason = f"step {step.name!r} failed{attempts}: {why}"
+    if w.defn.after_pivot(step):
         _fail_forward(w, reason)
     else:
         _compensation.begin(w, reason)

@@ -6,16 +6,22 @@ here does I/O or reads a clock.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
+from dirigent.errors import SagaCodeError
+from dirigent.events import Event
 from dirigent.saga._ids import command_id, deadline_timer_id, jitter_fraction, timer_id
 from dirigent.saga.decision import Command, Decision, Phase, Timer, TimerKind, Transition
 from dirigent.saga.definition import SagaDefinition
 from dirigent.saga.state import PENDING_STEP, SagaState, SagaStatus, StepState, StepStatus
-from dirigent.saga.steps import Compensation, Step
+from dirigent.saga.steps import Compensation, Step, participant_of
 
-__all__ = ["Work", "compensation_of"]
+__all__ = ["Work", "compensation_of", "initial_data"]
 
 
 class Work:
@@ -30,16 +36,19 @@ class Work:
         "data",
         "deadline_at",
         "defn",
+        "early",
         "from_status",
         "note",
         "now",
         "reason",
         "saga_id",
+        "skipped",
         "started_at",
         "status",
         "step_name",
         "steps",
         "timers",
+        "view_cache",
     )
 
     def __init__(self, defn: SagaDefinition, state: SagaState, now: float, cause: str) -> None:
@@ -60,12 +69,72 @@ class Work:
         self.ci = state.compensation_index
         self.started_at = state.started_at
         self.deadline_at = state.deadline_at
+        self.early = dict(state.early)
         self.commands: list[Command] = []
         self.timers: list[Timer] = []
         self.cancels: list[str] = []
+        self.skipped: list[str] = []
+        self.view_cache: Any = None
 
     def step(self, name: str) -> StepState:
         return self.steps.get(name, PENDING_STEP)
+
+    # -- the saga's own code: every call named, every result checked ---------------------
+
+    def where(self, step: str | None) -> str:
+        return f"saga {self.defn.name!r}" + (f", step {step!r}" if step else "")
+
+    def call(self, step: str | None, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run saga code; anything it raises becomes a ``SagaCodeError`` naming it."""
+        try:
+            return fn(*args)
+        except SagaCodeError:
+            raise
+        except Exception as exc:
+            raise SagaCodeError(
+                f"{self.where(step)}: {what} raised {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def view(self) -> Any:
+        """The saga data as saga code sees it: the data model, or a read-only mapping."""
+        if self.view_cache is None:
+            model = self.defn.data_model
+            if model is None:
+                self.view_cache = MappingProxyType(self.data)
+            else:
+                try:
+                    self.view_cache = model.model_validate(self.data)
+                except ValidationError as exc:
+                    raise SagaCodeError(
+                        f"{self.where(None)}: stored data is not a valid {model.__name__} "
+                        f"(version {self.defn.version}): {exc}"
+                    ) from exc
+        return self.view_cache
+
+    def build(self, step: Step, fn: Callable[[Any], Any], what: str) -> Event:
+        event = self.call(step.name, what, fn, self.view())
+        if not isinstance(event, Event):
+            raise SagaCodeError(
+                f"{self.where(step.name)}: {what} returned {type(event).__name__}, "
+                "expected an Event"
+            )
+        return event
+
+    def condition(self, name: str, fn: Callable[[Any], Any]) -> bool:
+        verdict = self.call(name, "condition (when=)", fn, self.view())
+        if not isinstance(verdict, bool):
+            raise SagaCodeError(
+                f"{self.where(name)}: condition (when=) returned {type(verdict).__name__}, "
+                "expected bool"
+            )
+        return verdict
+
+    def update(self, step: Step, fn: Callable[[Any, Event], Any], event: Event, what: str) -> None:
+        """Replace the data with what the updater returns, validated against the model."""
+        arg = self.view() if self.defn.data_model is not None else dict(self.data)
+        out = self.call(step.name, what, fn, arg, event)
+        self.data = coerce_data(self.defn, out, f"{self.where(step.name)}: {what}")
+        self.view_cache = None
 
     def send(self, step: Step, phase: Phase, attempt: int) -> None:
         """Queue the command for ``attempt`` and arm its timeout.
@@ -76,11 +145,16 @@ class Work:
         """
         prev = self.step(step.name)
         if phase is Phase.FORWARD:
-            event, topic, timeout_s = step.command(self.data), step.topic, step.timeout_s
+            assert step.command is not None
+            event = self.build(step, step.command, "command builder")
+            topic, timeout_s, participant = step.topic, step.timeout_s, step.participant
             again = prev.status is StepStatus.RETRY_WAIT and prev.unknown
         else:
             comp = compensation_of(step)
-            event, topic, timeout_s = comp.command(self.data), comp.topic, comp.timeout_s
+            event = self.build(step, comp.command, "compensation builder")
+            topic, timeout_s = comp.topic, comp.timeout_s
+            same = comp.topic == step.topic and step.participant
+            participant = step.participant if same else participant_of(comp.topic)
             again = prev.status is StepStatus.COMPENSATION_RETRY_WAIT and prev.unknown
         if again and prev.command_id is not None:
             cid = prev.command_id
@@ -99,7 +173,7 @@ class Work:
                 attempt,
                 topic,
                 self.saga_id,
-                step.participant,
+                participant,
                 event,
                 timeout_timer_id=timer.timer_id,
                 timeout_s=timeout_s,
@@ -113,6 +187,21 @@ class Work:
                 prev, status=StepStatus.COMPENSATING, command_id=cid,
                 compensation_attempt=attempt, unknown=unknown,
             )  # fmt: skip
+
+    def begin_wait(self, step: Step) -> None:
+        """Arm a wait's timeout; the step waits (RUNNING) with no command in flight."""
+        due = self.now + step.timeout_s
+        self.set_timer(TimerKind.STEP_TIMEOUT, step.name, Phase.FORWARD, 1, due)
+        self.steps[step.name] = StepState(StepStatus.RUNNING, 1)
+
+    def allows_retry(self, step: Step, phase: Phase, attempt: int, failure: str | None) -> bool:
+        """Whether the policy allows another attempt now (unbounded ones stop at the
+        saga's deadline in the forward phase; compensations are never cut short)."""
+        if phase is Phase.FORWARD:
+            return step.retry.allows_retry(
+                attempt, failure, now=self.now, deadline_at=self.deadline_at
+            )
+        return compensation_of(step).retry.allows_retry(attempt, failure)
 
     def schedule_retry(
         self, step: Step, phase: Phase, failed_attempt: int, *, unknown: bool
@@ -172,6 +261,8 @@ class Work:
             deadline_at=self.deadline_at,
             compensation_queue=self.cq,
             compensation_index=self.ci,
+            definition_version=self.defn.version,
+            early=self.early,
         )
         transition = Transition(
             self.saga_id,
@@ -183,6 +274,8 @@ class Work:
             self.cause,
             self.note or self.reason,
             self.now,
+            skipped=tuple(self.skipped),
+            definition_version=self.defn.version,
         )
         return Decision(
             state, tuple(self.commands), tuple(self.timers), tuple(self.cancels), transition
@@ -194,3 +287,33 @@ def compensation_of(step: Step) -> Compensation:
     if step.compensation is None:  # pragma: no cover - excluded by validation
         raise AssertionError(f"step {step.name!r} has no compensation")
     return step.compensation
+
+
+def coerce_data(defn: SagaDefinition, out: Any, what: str) -> dict[str, Any]:
+    """Saga data in its stored (JSON) form, validated against the data model if any."""
+    model = defn.data_model
+    if model is None:
+        if not isinstance(out, Mapping):
+            raise SagaCodeError(f"{what} returned {type(out).__name__}, expected a mapping")
+        return dict(out)
+    if isinstance(out, BaseModel) and not isinstance(out, model):
+        raise SagaCodeError(f"{what} returned {type(out).__name__}, expected {model.__name__}")
+    raw = out.model_dump() if isinstance(out, BaseModel) else out
+    if not isinstance(raw, Mapping):
+        raise SagaCodeError(f"{what} returned {type(out).__name__}, expected {model.__name__}")
+    try:
+        return model.model_validate(raw).model_dump(mode="json")
+    except ValidationError as exc:
+        raise SagaCodeError(
+            f"{what} returned data that is not a valid {model.__name__}: {exc}"
+        ) from exc
+
+
+def initial_data(defn: SagaDefinition, event: Event) -> dict[str, Any]:
+    """The first saga data, from the start event (validated like every update)."""
+    where = f"saga {defn.name!r}: initial_data"
+    try:
+        out = defn.initial_data(event)
+    except Exception as exc:
+        raise SagaCodeError(f"{where} raised {type(exc).__name__}: {exc}") from exc
+    return coerce_data(defn, out, where)

@@ -130,9 +130,11 @@ class Transition:
     from_status: SagaStatus | None
     to_status: SagaStatus
     step: str | None
-    cause: str  # "start", "reply:<event type>", "timer:<kind>"
+    cause: str  # "start", "reply:<event type>", "event:<event type>", "timer:<kind>"
     reason: str | None
     at: float
+    skipped: tuple[str, ...] = ()  # steps whose condition was false in this change
+    definition_version: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from dirigent.errors import SagaVersionError
 from dirigent.events import Event
 from dirigent.saga import _compensation, _forward
-from dirigent.saga._work import Work
+from dirigent.saga._work import Work, initial_data
 from dirigent.saga.decision import Decision, EventReceived, Input, Phase, Timer, TimerKind
 from dirigent.saga.definition import SagaDefinition
 from dirigent.saga.state import SagaState, SagaStatus, StepState, StepStatus
 from dirigent.saga.steps import Step
+from dirigent.saga.versions import migrate_to, misfit
 
 __all__ = ["decide"]
 
@@ -26,6 +28,9 @@ def decide(
     """Apply one input to one saga.
 
     ``state`` is the stored state (``None``: no saga yet); ``now`` is epoch seconds.
+    A state of an older definition version is migrated first (``SagaVersionError`` if
+    ``definition`` cannot continue it). Saga code that fails raises ``SagaCodeError``
+    naming the saga, step and function; nothing is decided then.
 
     Example::
 
@@ -36,6 +41,11 @@ def decide(
                     EventReceived("m-2", StockReserved(...), causation_id=d.commands[0].command_id),
                     now=1.0)
     """
+    if state is not None:
+        state = migrate_to(definition, state)
+        problem = misfit(definition, state)
+        if problem is not None:
+            raise SagaVersionError(problem)
     if isinstance(event, EventReceived):
         return _on_event(definition, state, event, now)
     return _on_timer(definition, state, event.timer, now)
@@ -52,11 +62,12 @@ def _start(defn: SagaDefinition, event: Event, now: float) -> Decision:
         saga_type=defn.name,
         status=SagaStatus.RUNNING,
         version=0,
-        data=defn.initial_data(event),
+        data=initial_data(defn, event),
         steps={},
         started_at=now,
         updated_at=now,
         deadline_at=deadline_at,
+        definition_version=defn.version,
     )
     w = Work(defn, base, now, "start")
     w.from_status = None
@@ -78,6 +89,9 @@ def _on_event(
     if et == defn.start_type:
         return _ignored("duplicate start event")
     found = _awaiting(defn, state, inp.causation_id)
+    wait = defn.wait_types.get(et) if found is None else None
+    if wait is not None:
+        return _on_wait_event(defn, state, wait, inp.event, now)
     if found is None:
         if state.is_terminal:
             return _ignored(f"saga is {state.status}")
@@ -91,6 +105,22 @@ def _on_event(
     w = Work(defn, state, now, f"reply:{et}")
     w.step_name = step.name
     handler(w, step, st, inp.event)
+    return w.finish()
+
+
+def _on_wait_event(
+    defn: SagaDefinition, state: SagaState, step: Step, event: Event, now: float
+) -> Decision:
+    st = state.step(step.name)
+    et = event.event_type
+    if state.status not in (SagaStatus.RUNNING, SagaStatus.PARKED):
+        return _ignored(f"saga is {state.status}: {et} for step {step.name!r} changes nothing")
+    waiting = st.status is StepStatus.RUNNING
+    if not waiting and (st.status is not StepStatus.PENDING or step.name in state.early):
+        return _ignored(f"step {step.name!r} is {st.status}: {et} changes nothing")
+    w = Work(defn, state, now, f"event:{et}")
+    w.step_name = step.name
+    _forward.on_wait_event(w, step, st, event)
     return w.finish()
 
 
@@ -181,8 +211,8 @@ def _on_timer(defn: SagaDefinition, state: SagaState | None, t: Timer, now: floa
         return _ignored(f"saga is {state.status}")
     if t.kind is TimerKind.SAGA_DEADLINE:
         return _on_deadline(defn, state, now)
-    step = defn.steps.get(t.step or "")
-    st = state.step(t.step or "")
+    step = defn.step_named(t.step)
+    st = state.step(step.name if step is not None else "")
     current = st.attempt if t.phase is Phase.FORWARD else st.compensation_attempt
     if t.kind is TimerKind.RETRY:
         current += 1

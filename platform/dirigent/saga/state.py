@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -53,6 +53,16 @@ class StepStatus(StrEnum):
     COMPENSATION_RETRY_WAIT = "COMPENSATION_RETRY_WAIT"
     COMPENSATED = "COMPENSATED"
     COMPENSATION_FAILED = "COMPENSATION_FAILED"  # still owed: retries ran out
+    SKIPPED = "SKIPPED"  # its ``when`` condition was false: never sent, never compensated
+    TIMED_OUT = "TIMED_OUT"  # a wait whose event did not come, declared to continue
+
+    @property
+    def done(self) -> bool:
+        """Finished forward: the saga may move past a step in this status."""
+        return self in _DONE
+
+
+_DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED, StepStatus.TIMED_OUT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +93,9 @@ class SagaState:
 
     ``cursor`` is the index of the unit running now. ``compensation_queue`` is ``None``
     until compensation starts (while in-flight siblings drain), then the steps to undo
-    in order, ``compensation_index`` pointing at the current one.
+    in order, ``compensation_index`` pointing at the current one. ``definition_version``
+    is the version of the definition the instance runs on. ``early`` keeps events that
+    arrived for a wait the saga has not reached yet: step -> ``[type, fields]``.
     """
 
     saga_id: str
@@ -99,6 +111,8 @@ class SagaState:
     deadline_at: float | None = None
     compensation_queue: tuple[str, ...] | None = None
     compensation_index: int = 0
+    definition_version: int = 1
+    early: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
 
     @property
     def is_terminal(self) -> bool:
@@ -123,6 +137,7 @@ class SagaState:
             "dl": self.deadline_at,
             "cq": self.compensation_queue,
             "ci": self.compensation_index,
+            "dv": self.definition_version,
             "d": self.data,
             "st": {
                 n: [
@@ -136,6 +151,8 @@ class SagaState:
                 for n, s in self.steps.items()
             },
         }
+        if self.early:
+            doc["e"] = {n: [t, body] for n, (t, body) in self.early.items()}
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
     @classmethod
@@ -158,6 +175,8 @@ class SagaState:
                 deadline_at=doc["dl"],
                 compensation_queue=None if cq is None else tuple(cq),
                 compensation_index=doc["ci"],
+                definition_version=doc.get("dv", 1),
+                early={n: (t, body) for n, (t, body) in doc.get("e", {}).items()},
                 data=doc["d"],
                 steps={n: _step(row) for n, row in doc["st"].items()},
             )

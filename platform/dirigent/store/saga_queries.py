@@ -6,7 +6,7 @@ from ``PartitionKeys`` like everywhere else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from dirigent.store._errors import map_redis_errors
 from dirigent.store.keys import PartitionKeys
 from dirigent.store.model import StoredSaga
 
-__all__ = ["IndexedSaga", "read_saga", "sagas_with_status"]
+__all__ = ["IndexedSaga", "read_saga", "sagas_with_status", "scan_states"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +65,36 @@ async def sagas_with_status(
     ]
     found.sort(key=lambda s: (-s.updated_at, s.saga_id))
     return found if limit is None else found[:limit]
+
+
+async def scan_states(
+    redis: Redis,
+    namespace: str,
+    partitions: Sequence[int],
+    statuses: Sequence[str],
+    *,
+    batch: int = 500,
+) -> AsyncIterator[tuple[int, str, str]]:
+    """Every saga in ``statuses``: ``(partition, saga id, state JSON)``, ``batch`` per
+    round trip, without holding the index in memory (sagas that end meanwhile are skipped)."""
+    for p in partitions:
+        keys = PartitionKeys(namespace, p)
+        for status in statuses:
+            cursor = 0
+            while True:
+                with map_redis_errors(f"cannot scan the {status} index of {namespace}"):
+                    cursor, rows = await redis.zscan(keys.status(status), cursor, count=batch)
+                    ids = [bytes(member).decode() for member, _ in _pairs(rows)]
+                    async with redis.pipeline(transaction=False) as pipe:
+                        for sid in ids:
+                            pipe.hget(keys.saga(sid), "st")
+                        states: list[Any] = await pipe.execute() if ids else []
+                for sid, st in zip(ids, states, strict=True):
+                    if st is not None:
+                        yield p, sid, st.decode()
+                if cursor == 0:
+                    break
+
+
+def _pairs(rows: Any) -> list[tuple[bytes, float]]:
+    return list(rows)
