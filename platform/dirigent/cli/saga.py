@@ -1,9 +1,11 @@
-"""``dirigent saga``: show one saga's state, list sagas by status."""
+"""``dirigent saga``: show one saga's state, list sagas by status, plan version moves."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import sys
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -11,11 +13,14 @@ import click
 from redis.asyncio import Redis
 from rich.console import Console
 
+from dirigent.cli.coordinator import load_sagas
 from dirigent.config import Settings
+from dirigent.coordinator.version_check import InstancePlan, plan_instances
 from dirigent.errors import DirigentError
 from dirigent.ops import find_saga, list_sagas
-from dirigent.ops.render import saga_list_table, saga_table, steps_table
+from dirigent.ops.render import migration_table, saga_list_table, saga_table, steps_table
 from dirigent.ops.sagas import SagaView
+from dirigent.saga import SagaCatalog
 from dirigent.saga.state import SagaStatus
 from dirigent.transport.reader import partition_count
 
@@ -110,6 +115,51 @@ async def _list(
     try:
         return await list_sagas(redis, group_id, partitions=partitions, statuses=statuses,
                                 limit=limit)  # fmt: skip
+    finally:
+        await redis.aclose()
+
+
+@saga.command()
+@click.option("--sagas", "package", default="sagas", show_default=True,
+              help="Python package whose modules define the sagas to deploy.")  # fmt: skip
+@_GROUP
+@click.option("--partitions", type=click.IntRange(min=1), required=True,
+              help="Partition count of the saga topics.")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Required: list the plan, change nothing.")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Instances listed per plan (the counts are always complete).")  # fmt: skip
+@_JSON
+def migrate(
+    package: str, group_id: str, partitions: int, dry_run: bool, limit: int, as_json: bool
+) -> None:
+    """What the definitions in PACKAGE would do with every running instance.
+
+    Each live (running, compensating, parked) instance either stays on the version it
+    started on (loaded side by side), migrates to the newest version (a declared
+    Migration; it moves when it next takes an input, by the coordinator that owns it),
+    or is stranded. Exits 1 if any would be stranded: use it as a deploy gate.
+    """
+    if not dry_run:
+        raise click.UsageError(
+            "instances migrate by themselves when they next move (the coordinator that owns "
+            "them applies the Migration); pass --dry-run to list the plan"
+        )
+    catalog = SagaCatalog(load_sagas(package))
+    plans = _run(_plans(Settings(), group_id, partitions, catalog))
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(p) for p in plans], indent=2))
+    else:
+        Console().print(migration_table(plans, limit, f"{group_id}: {len(plans)} live instance(s)"))
+    if any(p.stranded for p in plans):
+        sys.exit(1)
+
+
+async def _plans(
+    settings: Settings, group_id: str, partitions: int, catalog: SagaCatalog
+) -> list[InstancePlan]:
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        return [p async for p in plan_instances(redis, group_id, partitions, catalog)]
     finally:
         await redis.aclose()
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from rich.table import Table
 
+from dirigent.coordinator.version_check import InstancePlan
 from dirigent.ops.dlt import DeadLetter, FingerprintGroup
 from dirigent.ops.sagas import SagaView
 from dirigent.saga.state import SagaStatus
@@ -82,6 +84,27 @@ def saga_list_table(rows: Sequence[tuple[SagaStatus, IndexedSaga]], title: str) 
     for status, r in rows:
         table.add_row(r.saga_id, status.value, str(r.partition), epoch_time(r.updated_at))
     return table
+
+
+def migration_table(plans: Sequence[InstancePlan], limit: int, title: str) -> Table:
+    """Counts per saga type and plan, then up to ``limit`` instances of each plan."""
+    table = Table(title=title, show_lines=False)
+    for col in ("saga type", "plan", "instances"):
+        table.add_column(col, overflow="fold")
+    counts = Counter((p.saga_type, _plan_kind(p)) for p in plans)
+    for (saga_type, plan), n in sorted(counts.items()):
+        table.add_row(saga_type, plan, str(n))
+    shown: Counter[str] = Counter()
+    for p in plans:
+        kind = _plan_kind(p)
+        if shown[kind] < limit:
+            shown[kind] += 1
+            table.add_row(f"  {p.saga_id} (p{p.partition})", p.plan, f"v{p.version}")
+    return table
+
+
+def _plan_kind(p: InstancePlan) -> str:
+    return "stranded" if p.stranded else p.plan
 
 
 def truncate(text: str | None, width: int = MESSAGE_WIDTH) -> str:

@@ -102,8 +102,11 @@ async def test_saga_code_that_raises_dead_letters_the_input_and_others_go_on(
                 batch = await consumer.getmany(timeout_ms=500)
     [dead] = [r for rs in batch.values() for r in rs]
     headers = dict(dead.headers)
-    assert headers["dirigent-dlt-error-class"] == b"builtins.ValueError"
-    assert b"customer boom" in headers["dirigent-dlt-error-message"]
+    # The same error the test harness raises: it names the saga, the step and the function.
+    assert headers["dirigent-dlt-error-class"] == b"dirigent.errors.SagaCodeError"
+    message = headers["dirigent-dlt-error-message"]
+    assert b"saga 'shop_order', step 'reserve': command builder raised ValueError" in message
+    assert b"customer boom" in message
     assert dead.key == b"o1"
 
 
