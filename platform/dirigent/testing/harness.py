@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,10 +12,12 @@ from dirigent.saga import (
     Command,
     Decision,
     EventReceived,
+    Input,
     SagaDefinition,
     SagaState,
     SagaStatus,
     StepStatus,
+    Timer,
     TimerFired,
     decide,
 )
@@ -26,17 +29,21 @@ __all__ = ["SagaHarness"]
 class SagaHarness:
     """Drive one saga instance the way the coordinator would, without Kafka or Redis.
 
-    Timeouts and backoff happen by advancing the virtual clock. A message id seen before
-    is skipped, like the coordinator's duplicate check.
+    Inputs go through the same pure engine (``dirigent.saga.decide``), so an error from
+    the saga's own code is raised here exactly as the coordinator meets it, and nothing
+    of that input is stored. A message id seen before is skipped, like the coordinator's
+    duplicate check. Timeouts and backoff happen by advancing the virtual clock
+    (:meth:`advance`); never move ``clock`` by hand.
 
     Example::
 
         h = SagaHarness(order_fulfilment)
         h.start(OrderPlaced(order_id="o-1", ...))
         h.expect_commands(ReserveStock(order_id="o-1", ...))
-        h.reply(StockReserved(order_id="o-1"))
-        h.advance(seconds=30)            # authorize_payment times out
-        assert h.status == "COMPENSATED"
+        h.reply(StockReserved(order_id="o-1", reservation_id="r-1"))
+        h.reply(PaymentDeclined(order_id="o-1", reason="card expired"))
+        h.advance(seconds=30)            # ReleaseStock unanswered: it is sent again
+        assert h.status == "COMPENSATING"
     """
 
     def __init__(self, definition: SagaDefinition, *, start_time: float = 0.0) -> None:
@@ -45,18 +52,28 @@ class SagaHarness:
         self.store = InMemorySagaStore()
         self.saga_id: str | None = None
         self.sent: list[Command] = []
+        """Every command sent, in order, re-sends included."""
         self.decisions: list[Decision] = []
+        """Every decision, in order, ignored inputs included."""
         self._unchecked: list[Command] = []
         self._ids = itertools.count(1)
 
     # -- inputs -------------------------------------------------------------------------
 
     def start(self, event: Event) -> list[Command]:
-        """Deliver the start event; returns the commands it produced."""
+        """Deliver the start event; returns the commands it produced.
+
+        Raises ``AssertionError`` if the saga already started or the engine ignored it;
+        after any error the harness is as before, so ``start`` may be called again.
+        """
         if self.saga_id is not None:
             raise AssertionError(f"saga {self.saga_id!r} already started; use deliver()")
         self.saga_id = self.definition.saga_id_for(event)
-        decision = self.deliver(event)
+        try:
+            decision = self.deliver(event)
+        finally:
+            if self._state() is None:
+                self.saga_id = None
         if decision.state is None:
             raise AssertionError(f"start event was ignored: {decision.ignored}")
         return list(decision.commands)
@@ -64,46 +81,72 @@ class SagaHarness:
     def deliver(
         self, event: Event, *, causation_id: str | None = None, message_id: str | None = None
     ) -> Decision:
-        """Deliver any event as-is (late replies, duplicates, strangers)."""
+        """Deliver any event as-is: late replies, duplicates, strangers.
+
+        ``causation_id`` is the command id it answers (``None``: it answers nothing);
+        ``message_id`` defaults to a fresh one, and one delivered before is skipped as a
+        duplicate (the decision says so in ``ignored``). Returns the engine's decision.
+        """
         mid = message_id or f"msg-{next(self._ids)}"
         if mid in self.store.seen_messages:
             decision = Decision(None, ignored=f"duplicate message id {mid}")
             self.decisions.append(decision)
             return decision
-        inp = EventReceived(mid, event, causation_id, self.saga_id)
-        return self._apply(decide(self.definition, self._state(), inp, self.clock.now), mid)
+        return self._run(EventReceived(mid, event, causation_id, self.saga_id), mid)
 
     def reply(self, event: Event, *, step: str | None = None) -> Decision:
-        """Reply to the command awaiting this event type (name ``step`` when ambiguous)."""
+        """Reply to the one awaited command that accepts this event type.
+
+        Pass ``step`` when several do (parallel siblings). Raises ``AssertionError`` when
+        none or several awaited commands accept it, naming what is awaited.
+        """
         return self.reply_to(self._awaiting_command(event.event_type, step), event)
 
     def reply_to(self, command: Command, event: Event) -> Decision:
-        """Reply to exactly ``command`` (causation id = its command id)."""
+        """Reply to exactly ``command`` (causation id = its command id), even a stale one."""
         return self.deliver(event, causation_id=command.command_id)
 
     def advance(self, seconds: float) -> list[Decision]:
-        """Move the clock, firing every timer that comes due on the way, in order."""
+        """Let ``seconds`` of virtual time pass, firing the timers that come due.
+
+        1. A negative or non-finite ``seconds`` raises ``ValueError``; nothing changes.
+        2. Every timer due at or before the target time (now + ``seconds``) fires.
+        3. Timers fire in due-time order; timers due at the same time, in the order set.
+        4. Each timer fires with the clock at its due time.
+        5. A timer set by a fired one fires too if due at or before the target.
+        6. Afterwards the clock is at the target time: it moved by exactly ``seconds``.
+
+        Returns the fired timers' decisions, in firing order (stale timers the engine
+        ignored included).
+        """
+        if not 0 <= seconds < math.inf:
+            raise ValueError(f"advance(seconds={seconds!r}): need a finite number >= 0")
         target = self.clock.now + seconds
         fired: list[Decision] = []
         while (timer := self.store.pop_due(target)) is not None:
-            self.clock.now = max(self.clock.now, timer.due_at)
-            inp = TimerFired(timer)
-            fired.append(self._apply(decide(self.definition, self._state(), inp, self.clock.now)))
+            fired.append(self._fire(timer))
         self.clock.now = target
         return fired
 
     def fire_next_timer(self) -> Decision | None:
-        """Advance exactly to the next pending timer and fire it (``None``: no timers)."""
+        """Move the clock to the earliest pending timer and fire that timer alone.
+
+        Other timers due at the same time stay pending. Returns its decision, or ``None``
+        (the clock unmoved) when no timer is pending.
+        """
         due = self.store.next_due_at()
-        if due is None:
-            return None
-        fired = self.advance(max(0.0, due - self.clock.now))
-        return fired[0] if fired else None
+        timer = None if due is None else self.store.pop_due(due)
+        return None if timer is None else self._fire(timer)
 
     # -- expectations -------------------------------------------------------------------
 
     def expect_commands(self, *events: Event) -> list[Command]:
-        """Assert the commands sent since the last expectation are exactly ``events``."""
+        """Assert that the commands sent since the last expectation equal ``events``.
+
+        Every send counts, re-sends after a timeout included. Raises ``AssertionError``
+        showing expected against sent; either way the sent commands count as checked.
+        Returns them.
+        """
         got, self._unchecked = self._unchecked, []
         if [c.event for c in got] != list(events):
             raise AssertionError(
@@ -115,12 +158,14 @@ class SagaHarness:
         return got
 
     def expect_no_commands(self) -> None:
+        """Assert that nothing was sent since the last expectation."""
         self.expect_commands()
 
     # -- views --------------------------------------------------------------------------
 
     @property
     def state(self) -> SagaState:
+        """The stored saga state; ``AssertionError`` before :meth:`start`."""
         state = self._state()
         if state is None:
             raise AssertionError("no saga started yet")
@@ -128,40 +173,54 @@ class SagaHarness:
 
     @property
     def status(self) -> SagaStatus:
+        """The saga's status (a ``StrEnum``: compares equal to ``"COMPENSATED"``)."""
         return self.state.status
 
     @property
     def reason(self) -> str | None:
+        """Why the saga compensated, failed or parked (``None`` while all is well)."""
         return self.state.reason
 
     @property
     def data(self) -> Mapping[str, Any]:
+        """The saga data: the start event's, as updated by the steps' ``on_success``."""
         return self.state.data
 
     @property
     def now(self) -> float:
+        """The virtual time, in epoch seconds."""
         return self.clock.now
 
     def step_status(self, name: str) -> StepStatus:
+        """The status of step ``name`` (``PENDING`` before it was sent)."""
         return self.state.step(name).status
 
     def awaiting(self) -> list[Command]:
-        """The commands in flight right now (a re-send after a timeout counts once)."""
+        """The commands in flight right now, latest send of each (a re-send counts once)."""
         in_flight = (StepStatus.RUNNING, StepStatus.COMPENSATING)
         ids = {s.command_id for s in self.state.steps.values() if s.status in in_flight}
         latest = {c.command_id: c for c in self.sent if c.command_id in ids}
         return list(latest.values())
 
     def compensations(self) -> list[str]:
-        """Steps whose compensation was sent (first attempts), in order."""
+        """The steps whose compensation was sent, in the order sent (re-sends not repeated)."""
         return [c.step for c in self.sent if c.phase == "compensation" and c.attempt == 1]
+
+    def timers(self) -> list[Timer]:
+        """Pending timers in the order :meth:`advance` would fire them."""
+        return self.store.timers()
 
     # -- internals ----------------------------------------------------------------------
 
     def _state(self) -> SagaState | None:
         return None if self.saga_id is None else self.store.get(self.saga_id)
 
-    def _apply(self, decision: Decision, message_id: str | None = None) -> Decision:
+    def _fire(self, timer: Timer) -> Decision:
+        self.clock.now = max(self.clock.now, timer.due_at)
+        return self._run(TimerFired(timer))
+
+    def _run(self, inp: Input, message_id: str | None = None) -> Decision:
+        decision = decide(self.definition, self._state(), inp, self.clock.now)
         self.store.apply(decision, message_id)
         self.decisions.append(decision)
         self.sent.extend(decision.commands)

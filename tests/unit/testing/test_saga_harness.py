@@ -1,4 +1,4 @@
-"""The harness itself: virtual time, expectations, reply routing and the report."""
+"""The harness itself: expectations, reply routing and the report (time: test_harness_advance)."""
 
 from __future__ import annotations
 
@@ -40,16 +40,6 @@ def test_reply_needs_a_step_when_ambiguous() -> None:
     with pytest.raises(AssertionError, match=r"no awaited command accepts test\.Undone"):
         h.reply(Undone(saga="s"))
     h.reply(Ok(saga="s"), step="y")
-
-
-def test_advance_fires_timers_in_due_order_without_waiting() -> None:
-    h = SagaHarness(linear_saga(attempts=3), start_time=1000.0)
-    h.start(Started(saga="s"))
-    fired = h.advance(seconds=10)
-    assert [d.transition.cause for d in fired if d.transition] == ["timer:step_timeout"]
-    assert h.now == 1010.0
-    assert h.fire_next_timer() is not None  # the retry
-    assert [c.attempt for c in h.awaiting()] == [2]
 
 
 def test_start_twice_is_refused() -> None:
