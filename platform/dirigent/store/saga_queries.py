@@ -87,7 +87,7 @@ async def scan_states(
                     ids = [bytes(member).decode() for member, _ in _pairs(rows)]
                     async with redis.pipeline(transaction=False) as pipe:
                         for sid in ids:
-                            pipe.hget(keys.saga(sid), "st")
+                            pipe.hget(keys.saga(sid), "s")  # the state JSON
                         states: list[Any] = await pipe.execute() if ids else []
                 for sid, st in zip(ids, states, strict=True):
                     if st is not None:
