@@ -2,11 +2,12 @@
 
 Example::
 
-    from dirigent.testing import SagaHarness, assert_compensates_every_step
+    from dirigent.testing import SagaHarness, assert_compensates_every_step, like
 
     h = SagaHarness(order_fulfilment)
     h.start(OrderPlaced(order_id="o-1", ...))
-    h.reply(StockReserved(order_id="o-1"))
+    h.expect_command(like(ReserveStock, order_id="o-1"))
+    h.reply(StockReserved(order_id="o-1", reservation_id="r-1"))
     h.advance(seconds=30)
 """
 
@@ -18,15 +19,19 @@ from dirigent.testing.compensation import (
     check_compensations,
 )
 from dirigent.testing.harness import SagaHarness
+from dirigent.testing.matchers import CommandPattern, Like, like
 from dirigent.testing.store import InMemorySagaStore, VirtualClock
 
 __all__ = [
+    "CommandPattern",
     "CompensationCase",
     "CompensationReport",
     "InMemorySagaStore",
+    "Like",
     "SagaHarness",
     "ScriptedReply",
     "VirtualClock",
     "assert_compensates_every_step",
     "check_compensations",
+    "like",
 ]

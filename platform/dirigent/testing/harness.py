@@ -21,6 +21,7 @@ from dirigent.saga import (
     TimerFired,
     decide,
 )
+from dirigent.testing.matchers import CommandPattern, mismatch
 from dirigent.testing.store import InMemorySagaStore, VirtualClock
 
 __all__ = ["SagaHarness"]
@@ -39,9 +40,10 @@ class SagaHarness:
 
         h = SagaHarness(order_fulfilment)
         h.start(OrderPlaced(order_id="o-1", ...))
-        h.expect_commands(ReserveStock(order_id="o-1", ...))
+        h.expect_command(like(ReserveStock, order_id="o-1"))
         h.reply(StockReserved(order_id="o-1", reservation_id="r-1"))
         h.reply(PaymentDeclined(order_id="o-1", reason="card expired"))
+        h.expect_commands(AuthorizePayment, like(ReleaseStock, reservation_id="r-1"))
         h.advance(seconds=30)            # ReleaseStock unanswered: it is sent again
         assert h.status == "COMPENSATING"
     """
@@ -140,22 +142,24 @@ class SagaHarness:
 
     # -- expectations -------------------------------------------------------------------
 
-    def expect_commands(self, *events: Event) -> list[Command]:
-        """Assert that the commands sent since the last expectation equal ``events``.
+    def expect_commands(self, *expected: CommandPattern) -> list[Command]:
+        """Assert that the commands sent since the last expectation match ``expected``.
 
-        Every send counts, re-sends after a timeout included. Raises ``AssertionError``
-        showing expected against sent; either way the sent commands count as checked.
-        Returns them.
+        Position by position, each is an event (equal in full), an event class (any
+        command of that type) or ``like(Type, field=value, ...)`` (that type, those fields
+        equal). Every send counts, re-sends after a timeout included. Raises
+        ``AssertionError`` showing expected against sent, with the fields that differ;
+        either way the sent commands count as checked. Returns them.
         """
         got, self._unchecked = self._unchecked, []
-        if [c.event for c in got] != list(events):
-            raise AssertionError(
-                "commands differ\n  expected:\n"
-                + "".join(f"    {e!r}\n" for e in events)
-                + "  sent:\n"
-                + "".join(f"    {c.step}/{c.phase}#{c.attempt}: {c.event!r}\n" for c in got)
-            )
+        problem = mismatch(expected, got)
+        if problem is not None:
+            raise AssertionError(problem)
         return got
+
+    def expect_command(self, expected: CommandPattern) -> Command:
+        """:meth:`expect_commands` for exactly one command; returns it."""
+        return self.expect_commands(expected)[0]
 
     def expect_no_commands(self) -> None:
         """Assert that nothing was sent since the last expectation."""

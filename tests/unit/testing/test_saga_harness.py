@@ -1,4 +1,5 @@
-"""The harness itself: expectations, reply routing and the report (time: test_harness_advance)."""
+"""The harness itself: reply routing and the report (time: test_harness_advance,
+expectations: test_harness_expectations)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from dirigent.saga import Decision, Timer, TimerKind
 from dirigent.testing import SagaHarness, check_compensations
 from dirigent.testing.store import InMemorySagaStore, VirtualClock
 from tests.unit.saga.saga_fixtures import (
-    Cmd,
     Ok,
     Started,
     UndoFailed,
@@ -23,13 +23,6 @@ def _started() -> SagaHarness:
     h = SagaHarness(group_saga())
     h.start(Started(saga="s"))
     return h
-
-
-def test_expect_commands_reports_differences_readably() -> None:
-    h = _started()
-    with pytest.raises(AssertionError, match=r"(?s)expected:.*what='zz'.*sent:.*a/forward#1"):
-        h.expect_commands(Cmd(saga="s", what="zz"))
-    h.expect_no_commands()  # the failed expectation consumed what was sent
 
 
 def test_reply_needs_a_step_when_ambiguous() -> None:
