@@ -84,7 +84,7 @@ def test_two_sagas_waiting_for_one_event_type_are_refused() -> None:
         event_type: ClassVar[str] = "test.OtherStart"
         saga: str
 
-    with pytest.raises(SagaDefinitionError, match="both wait for test.TicketAccepted"):
+    with pytest.raises(SagaDefinitionError, match=r"both wait for test\.TicketAccepted"):
         Topology.of([SAGA, _saga("other", start=Other)])
 
 
