@@ -140,6 +140,7 @@ def build_order_fulfilment(
     return define_saga(
         "order_fulfilment",
         start=OrderPlaced,
+        start_topic=f"{prefix}orders.events",
         saga_id="order_id",
         steps=[reserve_stock, authorize_payment, schedule_shipment, approve_order],
         deadline_s=deadline_s,

@@ -120,6 +120,7 @@ confirm_trip = Step(
 trip_booking = define_saga(
     "trip_booking",
     start=TripRequested,
+    start_topic="trips.events",
     saga_id="trip_id",
     steps=[parallel("book_all", book_flight, book_hotel, book_car), confirm_trip],
     deadline_s=10 * 60,
