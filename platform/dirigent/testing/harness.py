@@ -21,6 +21,7 @@ from dirigent.saga import (
     TimerFired,
     decide,
 )
+from dirigent.testing._encoding import CommandEncoder
 from dirigent.testing.matchers import CommandPattern, mismatch
 from dirigent.testing.store import InMemorySagaStore, VirtualClock
 
@@ -31,10 +32,12 @@ class SagaHarness:
     """Drive one saga instance the way the coordinator would, without Kafka or Redis.
 
     Inputs go through the same pure engine (``dirigent.saga.decide``), so an error from
-    the saga's own code is raised here exactly as the coordinator meets it, and nothing
-    of that input is stored. A message id seen before is skipped, like the coordinator's
-    duplicate check. Timeouts and backoff happen by advancing the virtual clock
-    (:meth:`advance`); never move ``clock`` by hand.
+    the saga's own code (``SagaCodeError``) is raised here exactly as the coordinator
+    meets it. Every command sent is Avro-encoded as the coordinator encodes it, so a
+    command it could not send fails here too (``ContractError`` naming saga, step and
+    command type). Either way nothing of that input is stored. A message id seen before
+    is skipped, like the coordinator's duplicate check. Timeouts and backoff happen by
+    advancing the virtual clock (:meth:`advance`); never move ``clock`` by hand.
 
     Example::
 
@@ -57,6 +60,7 @@ class SagaHarness:
         """Every command sent, in order, re-sends included."""
         self.decisions: list[Decision] = []
         """Every decision, in order, ignored inputs included."""
+        self._encoder = CommandEncoder(definition)
         self._unchecked: list[Command] = []
         self._ids = itertools.count(1)
 
@@ -224,7 +228,10 @@ class SagaHarness:
         return self._run(TimerFired(timer))
 
     def _run(self, inp: Input, message_id: str | None = None) -> Decision:
+        """Decide, encode the commands, then store: a failure on the way stores nothing."""
         decision = decide(self.definition, self._state(), inp, self.clock.now)
+        for command in decision.commands:
+            self._encoder.check(command)
         self.store.apply(decision, message_id)
         self.decisions.append(decision)
         self.sent.extend(decision.commands)
