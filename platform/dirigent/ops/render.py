@@ -56,6 +56,7 @@ def saga_table(view: SagaView) -> Table:
     table.add_column("value", overflow="fold")
     rows = [
         ("type", s.saga_type), ("status", view.status), ("version", str(view.version)),
+        ("definition version", str(s.definition_version)),
         ("group / partition", f"{view.group_id} / {view.partition}"),
         ("reason", s.reason or "-"), ("started", epoch_time(s.started_at)),
         ("updated", epoch_time(s.updated_at)),

@@ -35,6 +35,7 @@ class SagaView:
             "partition": self.partition,
             "status": self.status,
             "version": self.version,
+            "definition_version": s.definition_version,
             "reason": s.reason,
             "started_at": s.started_at,
             "updated_at": s.updated_at,
@@ -49,6 +50,7 @@ class SagaView:
                 for name, st in s.steps.items()
             },
             "compensation_queue": list(s.compensation_queue or ()) or None,
+            "early_events": {name: event_type for name, (event_type, _) in s.early.items()},
             "data": dict(s.data),
         }
 
