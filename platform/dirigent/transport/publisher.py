@@ -37,8 +37,9 @@ class Publisher:
 
     The record key defaults to the saga id, else the correlation id. Give ``sagas`` and
     an event that starts one of them gets its saga id (so its key) from the saga's own
-    ``saga_id`` rule: it lands on the partition the saga lives on, and the coordinator
-    need not forward it. Every failure to encode or produce raises ``PublishFailed``
+    ``saga_id`` rule, and an event one of them waits for (``wait_for``) from the wait's
+    correlation: it lands on the partition the saga lives on, and the coordinator need
+    not forward it. Every failure to encode or produce raises ``PublishFailed``
     (the cause is kept as ``__cause__``).
 
     Example with sagas::
@@ -60,6 +61,7 @@ class Publisher:
         self.codec = codec
         self.source = source
         self._starts = {d.start_type: d for d in sagas}
+        self._waits = {t: d for d in sagas for t in d.wait_types}
         self._owns_producer = producer is None
         self._producer = producer or RawProducer(bootstrap, settings=settings)
 
@@ -124,14 +126,8 @@ class Publisher:
         traceparent: str | None = None,
     ) -> Envelope:
         """A fresh envelope for ``event`` from this publisher's source."""
-        starts = self._starts.get(event.event_type)
-        if saga_id is None and starts is not None:
-            try:
-                saga_id = starts.saga_id_for(event)
-            except (AttributeError, KeyError, TypeError, ValueError) as exc:
-                raise PublishFailed(
-                    f"saga {starts.name} cannot derive a saga id from {event.event_type}: {exc!r}"
-                ) from exc
+        if saga_id is None:
+            saga_id = self._saga_id_of(event)
         return Envelope.new(
             type=event.event_type,
             source=self.source,
@@ -141,6 +137,24 @@ class Publisher:
             causation_id=causation_id,
             traceparent=traceparent,
         )
+
+    def _saga_id_of(self, event: Event) -> str | None:
+        """The saga id of a start event, or of an event a saga waits for (its correlation)."""
+        et = event.event_type
+        start, wait = self._starts.get(et), self._waits.get(et)
+        saga = start or wait
+        if saga is None:
+            return None
+        try:
+            if start is not None:
+                return start.saga_id_for(event)
+            awaits = saga.wait_types[et].awaits
+            assert awaits is not None
+            return awaits.saga_id_of(event)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise PublishFailed(
+                f"saga {saga.name} cannot derive a saga id from {et}: {exc!r}"
+            ) from exc
 
     async def _record(self, item: Publication) -> tuple[OutgoingRecord, Envelope]:
         try:

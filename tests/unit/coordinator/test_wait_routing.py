@@ -12,7 +12,7 @@ from dirigent.errors import SagaDefinitionError
 from dirigent.events import DEFAULT_LIMITS, Envelope, Event, SchemaCatalog, SingleObjectCodec
 from dirigent.events.catalog import parse_standalone
 from dirigent.saga import EventReceived, StepKind, define_saga, wait_for
-from dirigent.transport import InboundRecord
+from dirigent.transport import InboundRecord, Publisher
 from dirigent.transport.reader import partition_for
 from tests.unit.saga.saga_fixtures import Ok, Started, step
 
@@ -94,3 +94,10 @@ def test_an_awaited_type_that_is_also_a_reply_is_refused() -> None:
     with pytest.raises(SagaDefinitionError, match="also a start event"):
         Topology.of([SAGA, replying])
     assert Ok.event_type in SAGA.reply_types
+
+
+def test_a_publisher_given_the_sagas_keys_an_awaited_event_by_its_saga_id() -> None:
+    publisher = Publisher("127.0.0.1:1", CODEC, source="kitchen", sagas=[SAGA])  # no I/O yet
+    env = publisher.envelope_for(TicketAccepted(order_id="o-7"))
+    assert env.saga_id == "o-7"
+    assert env.record_key == b"o-7"
