@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
 from aiohttp import ClientSession
 
 from dirigent.coordinator import Coordinator, CoordinatorSettings
+from dirigent.errors import SagaCodeError
 from dirigent.events import Envelope
+from dirigent.testing import SagaHarness
 from dirigent.transport import (
     BatchConsumer,
     OutgoingRecord,
@@ -76,6 +79,34 @@ async def wait_completed(coordinator: Coordinator, expected: int) -> Counter[str
             if counts["COMPLETED"] >= expected:
                 return counts
             await asyncio.sleep(0.1)
+
+
+async def test_a_builder_returning_none_fails_as_in_the_harness_naming_the_step(
+    shop: Shop,  # noqa: F811
+    uid: str,
+    infra: Infra,
+) -> None:
+    start = order(3, customer="none")
+    with pytest.raises(SagaCodeError) as in_harness:
+        SagaHarness(shop.saga).start(start)
+    assert "step 'reserve': command builder returned NoneType" in str(in_harness.value)
+
+    dlt = f"{shop.prefix}-orders.events.dlt"
+    await ensure_topics(infra.kafka_bootstrap, [TopicSpec(dlt)])
+    coordinator = Coordinator([shop.saga], settings=shop.settings, config=config(shop, uid))
+    task = asyncio.create_task(coordinator.run())
+    await place(shop, [start])
+    async with BatchConsumer(infra.kafka_bootstrap, [dlt], group_id=f"dlt-{uid}") as consumer:
+        async with asyncio.timeout(30):
+            batch: dict = {}  # type: ignore[type-arg]
+            while not batch:
+                batch = await consumer.getmany(timeout_ms=500)
+    coordinator.stop()
+    await task
+    [dead] = [r for rs in batch.values() for r in rs]
+    headers = dict(dead.headers)
+    assert headers["dirigent-dlt-error-class"] == b"dirigent.errors.SagaCodeError"
+    assert headers["dirigent-dlt-error-message"].decode() == str(in_harness.value)
 
 
 async def test_saga_code_that_raises_dead_letters_the_input_and_others_go_on(
