@@ -18,7 +18,7 @@ from dirigent.coordinator.outbound import OutboundEncoder
 from dirigent.coordinator.partition import OwnedPartition
 from dirigent.coordinator.topology import Topology
 from dirigent.errors import FencedOut, VersionConflict
-from dirigent.saga import Decision, SagaState, TimerFired, decide
+from dirigent.saga import Decision, EventReceived, SagaState, TimerFired, decide
 from dirigent.store import SagaStorePort, Write, WriteOutcome
 
 __all__ = ["Applied", "BatchProcessor", "BatchResult", "Orphan", "Rejected"]
@@ -149,7 +149,11 @@ class BatchProcessor:
             return None
         state = states.get(r.saga_id)
         if state is None:
-            return Orphan(r, f"orphan reply: no saga {r.saga_id!r} on partition {partition}")
+            awaited = (
+                isinstance(r.input, EventReceived) and r.input.event_type in self.topology.by_wait
+            )
+            kind = "awaited event" if awaited else "reply"
+            return Orphan(r, f"orphan {kind}: no saga {r.saga_id!r} on partition {partition}")
         if state.saga_type not in self.topology.by_name:
             return Orphan(r, f"saga {r.saga_id!r} is of type {state.saga_type!r}, not run here")
         return None

@@ -267,7 +267,7 @@ class Coordinator:
         letters = [self._letter(o.routed.record, LookupError(o.reason))
                    for o in result.orphans if o.routed.record is not None]  # fmt: skip
         for o in result.orphans:
-            log.warning("orphan reply dead-lettered", partition=number,
+            log.warning("orphan input dead-lettered", partition=number,
                         saga_id=o.routed.saga_id, message_id=o.routed.message_id,
                         reason=o.reason)  # fmt: skip
         await self._dead_letter(letters, "orphan")
