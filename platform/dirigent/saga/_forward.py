@@ -54,8 +54,7 @@ def start_unit(w: Work, index: int) -> None:
 def _enter(w: Work, step: Step, group_on: bool) -> None:
     if not group_on or (step.when is not None and not w.condition(step.name, step.when)):
         w.steps[step.name] = StepState(StepStatus.SKIPPED)
-        w.skipped.append(step.name)
-        w.note = f"step {step.name!r} skipped: its condition is false"
+        w.skipped.append(step.name)  # the transition lists it; its note stays on the cause
     elif step.initiating:
         w.steps[step.name] = StepState(StepStatus.SUCCEEDED)
     elif step.awaits is not None:
