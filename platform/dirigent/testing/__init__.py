@@ -2,18 +2,21 @@
 
 Example::
 
-    from dirigent.testing import SagaHarness, assert_compensates_every_step, like
+    from dirigent.testing import Outcome, SagaHarness, assert_compensates_every_step, like
 
     h = SagaHarness(order_fulfilment)
     h.start(OrderPlaced(order_id="o-1", ...))
     h.expect_command(like(ReserveStock, order_id="o-1"))
     h.reply(StockReserved(order_id="o-1", reservation_id="r-1"))
     h.advance(seconds=30)
+
+A newcomer's guide: ``docs/saga-testing.md``.
 """
 
 from dirigent.testing.compensation import (
     CompensationCase,
     CompensationReport,
+    Outcome,
     ScriptedReply,
     assert_compensates_every_step,
     check_compensations,
@@ -28,6 +31,7 @@ __all__ = [
     "CompensationReport",
     "InMemorySagaStore",
     "Like",
+    "Outcome",
     "SagaHarness",
     "ScriptedReply",
     "VirtualClock",

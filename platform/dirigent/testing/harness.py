@@ -104,8 +104,13 @@ class SagaHarness:
         """Reply to the one awaited command that accepts this event type.
 
         Pass ``step`` when several do (parallel siblings). Raises ``AssertionError`` when
-        none or several awaited commands accept it, naming what is awaited.
+        none or several awaited commands accept it, naming what is awaited. An event a
+        wait step (``wait_for``) takes is delivered as the coordinator routes it: by its
+        type, answering no command.
         """
+        wait = self.definition.wait_types.get(event.event_type)
+        if wait is not None and step in (None, wait.name):
+            return self.deliver(event)
         return self.reply_to(self._awaiting_command(event.event_type, step), event)
 
     def reply_to(self, command: Command, event: Event) -> Decision:
@@ -209,6 +214,15 @@ class SagaHarness:
         ids = {s.command_id for s in self.state.steps.values() if s.status in in_flight}
         latest = {c.command_id: c for c in self.sent if c.command_id in ids}
         return list(latest.values())
+
+    def waiting(self) -> list[str]:
+        """The wait steps (``wait_for``) waiting for their event right now."""
+        steps = self.definition.steps
+        return [
+            name
+            for name, st in self.state.steps.items()
+            if st.status is StepStatus.RUNNING and getattr(steps.get(name), "awaits", None)
+        ]
 
     def compensations(self) -> list[str]:
         """The steps whose compensation was sent, in the order sent (re-sends not repeated)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from dirigent.testing import SagaHarness, assert_compensates_every_step
+from dirigent.testing import Outcome, SagaHarness, assert_compensates_every_step
 from sagas.contracts.travel import (
     CancelCar,
     CancelHotel,
@@ -68,9 +68,20 @@ def test_failed_flight_cancels_the_bookings_that_succeeded() -> None:
 
 
 def test_every_booking_failure_is_compensated() -> None:
+    # The flight fails by a reply (it did not happen, so it is not cancelled); the hotel,
+    # the car and the confirmation fail by silence. Siblings succeed before the failing
+    # booking; a timed-out booking may have happened, so it is cancelled too; bookings are
+    # cancelled in reverse declaration order. The silent pivot parks the trip.
+    everything = ("book_car", "book_hotel", "book_flight")
     assert_compensates_every_step(
         trip_booking,
         TRIP,
+        expected={
+            "book_flight": Outcome("COMPENSATED", "book_car", "book_hotel"),
+            "book_hotel": Outcome("COMPENSATED", *everything),
+            "book_car": Outcome("COMPENSATED", *everything),
+            "confirm_trip": Outcome("PARKED"),
+        },
         success_replies={
             "book_flight": FLIGHT,
             "book_hotel": HOTEL,

@@ -1,22 +1,21 @@
-"""The harness itself: reply routing and the report (time: test_harness_advance,
-expectations: test_harness_expectations)."""
+"""The harness itself: reply routing, starting, the in-memory store and clock.
+
+Virtual time: test_harness_advance; expectations: test_harness_expectations; coordinator
+parity: test_harness_parity; the compensation check: test_compensation_table.
+"""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import pytest
 
 from dirigent.errors import VersionConflict
-from dirigent.saga import Decision, Timer, TimerKind
-from dirigent.testing import SagaHarness, check_compensations
+from dirigent.events import Event
+from dirigent.saga import Decision, StepKind, StepStatus, Timer, TimerKind, define_saga, wait_for
+from dirigent.testing import SagaHarness
 from dirigent.testing.store import InMemorySagaStore, VirtualClock
-from tests.unit.saga.saga_fixtures import (
-    Ok,
-    Started,
-    UndoFailed,
-    Undone,
-    group_saga,
-    linear_saga,
-)
+from tests.unit.saga.saga_fixtures import Ok, Started, Undone, group_saga, step
 
 
 def _started() -> SagaHarness:
@@ -35,26 +34,29 @@ def test_reply_needs_a_step_when_ambiguous() -> None:
     h.reply(Ok(saga="s"), step="y")
 
 
+class Paid(Event):
+    event_type: ClassVar[str] = "test.Paid"
+    saga: str
+
+
+def test_reply_delivers_a_waited_for_event_by_its_type() -> None:
+    paid = wait_for("paid", event=Paid, topic="pay.events", correlate="saga", timeout_s=60)
+    h = SagaHarness(
+        define_saga("w", start=Started, saga_id="saga", steps=[paid, step("p", StepKind.PIVOT)])
+    )
+    h.start(Started(saga="s"))
+    assert h.waiting() == ["paid"]
+    assert h.awaiting() == []  # a wait sends nothing
+    h.reply(Paid(saga="s"))
+    assert h.step_status("paid") is StepStatus.SUCCEEDED
+    assert h.waiting() == []
+    assert [c.step for c in h.awaiting()] == ["p"]
+
+
 def test_start_twice_is_refused() -> None:
     h = _started()
     with pytest.raises(AssertionError, match="already started"):
         h.start(Started(saga="s"))
-
-
-def test_check_compensations_reports_a_wrong_expectation() -> None:
-    d = linear_saga()
-    ok = {n: Ok(saga="s") for n in d.steps}
-    undo_fails = {n: UndoFailed(saga="s") for n in d.steps}
-    report = check_compensations(
-        d, Started(saga="s"), success_replies=ok, compensation_replies=undo_fails
-    )
-    # Undoing fails, so the saga parks with compensations owed instead of COMPENSATED; a
-    # failed undo does not stop the older ones (b's failure still undoes a).
-    assert not report.ok
-    assert "FAIL b fails -> PARKED, compensated ['b', 'a']; expected COMPENSATED" in str(report)
-    assert "ok   p fails -> PARKED, compensated []" in str(report)  # a silent pivot parks
-    with pytest.raises(ValueError, match="no compensation reply given for step 'a'"):
-        check_compensations(d, Started(saga="s"), success_replies=ok, compensation_replies={})
 
 
 def test_store_rejects_stale_versions_and_clock_refuses_going_back() -> None:
