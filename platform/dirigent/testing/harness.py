@@ -22,6 +22,7 @@ from dirigent.saga import (
     decide,
 )
 from dirigent.testing._encoding import CommandEncoder
+from dirigent.testing._routing import routed_elsewhere
 from dirigent.testing.matchers import CommandPattern, mismatch
 from dirigent.testing.store import InMemorySagaStore, VirtualClock
 
@@ -91,11 +92,16 @@ class SagaHarness:
 
         ``causation_id`` is the command id it answers (``None``: it answers nothing);
         ``message_id`` defaults to a fresh one, and one delivered before is skipped as a
-        duplicate (the decision says so in ``ignored``). Returns the engine's decision.
+        duplicate. An awaited event (``wait_for``) whose correlation names another saga
+        is skipped too: the coordinator would route it there. A skipped input says why in
+        ``ignored``. Returns the engine's decision.
         """
         mid = message_id or f"msg-{next(self._ids)}"
-        if mid in self.store.seen_messages:
-            decision = Decision(None, ignored=f"duplicate message id {mid}")
+        skip = f"duplicate message id {mid}" if mid in self.store.seen_messages else None
+        if skip is None and self.saga_id is not None:
+            skip = routed_elsewhere(self.definition, event, self.saga_id)
+        if skip is not None:
+            decision = Decision(None, ignored=skip)
             self.decisions.append(decision)
             return decision
         return self._run(EventReceived(mid, event, causation_id, self.saga_id), mid)

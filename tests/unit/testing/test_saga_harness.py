@@ -53,6 +53,19 @@ def test_reply_delivers_a_waited_for_event_by_its_type() -> None:
     assert [c.step for c in h.awaiting()] == ["p"]
 
 
+def test_an_awaited_event_for_another_saga_is_routed_away_as_by_the_coordinator() -> None:
+    paid = wait_for("paid", event=Paid, topic="pay.events", correlate="saga", timeout_s=60)
+    h = SagaHarness(
+        define_saga("w", start=Started, saga_id="saga", steps=[paid, step("p", StepKind.PIVOT)])
+    )
+    h.start(Started(saga="s"))
+    decision = h.reply(Paid(saga="other"))
+    assert decision.ignored == (
+        "test.Paid correlates to saga 'other', not 's': the coordinator routes it there"
+    )
+    assert h.waiting() == ["paid"]
+
+
 def test_start_twice_is_refused() -> None:
     h = _started()
     with pytest.raises(AssertionError, match="already started"):
