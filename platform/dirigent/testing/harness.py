@@ -48,7 +48,7 @@ class SagaHarness:
         h.reply(StockReserved(order_id="o-1", reservation_id="r-1"))
         h.reply(PaymentDeclined(order_id="o-1", reason="card expired"))
         h.expect_commands(AuthorizePayment, like(ReleaseStock, reservation_id="r-1"))
-        h.advance(seconds=30)            # ReleaseStock unanswered: it is sent again
+        h.advance(seconds=31)            # ReleaseStock times out, then is sent again
         assert h.status == "COMPENSATING"
     """
 
