@@ -11,20 +11,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import sagas.contracts.ftgo as ftgo
 import sagas.contracts.shop as shop
 import sagas.contracts.travel as travel
 from dirigent.events import Event, SchemaCatalog, SingleObjectCodec, builtin
 from tests.unit.events.events_strategies import bound_models, events_of
 
 ROOT = Path(__file__).resolve().parents[3]
-MODELS = bound_models(shop, travel, builtin)
+MODELS = bound_models(ftgo, shop, travel, builtin)
 CATALOG = SchemaCatalog.load(ROOT / "schemas")
 CODEC = SingleObjectCodec(CATALOG, models=MODELS)
 
 
 def test_every_schema_in_the_folder_has_a_model() -> None:
     assert {m.event_type for m in MODELS} == {s.name for s in CATALOG}
-    assert len(MODELS) == 38
+    assert len(MODELS) == 59
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.event_type)
