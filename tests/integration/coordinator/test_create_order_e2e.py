@@ -3,7 +3,9 @@
 A scripted responder plays consumers, kitchen, vouchers, accounting and orders; the test
 plays the restaurant: it publishes ``TicketAccepted`` as a plain business event (no saga
 id, no causation id), keyed by restaurant on a partition other than the saga's, so the
-coordinator must find the saga by the event's ``order_id`` and forward it home.
+coordinator must find the saga by the event's ``order_id`` and forward it home. One
+order's voucher service is slow, so its TicketAccepted arrives before the saga waits for
+it and is kept in the stored state until then.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
@@ -54,31 +56,40 @@ DECLINED = "insufficient funds"
 READY_BY = datetime(2031, 5, 4, 19, 30, tzinfo=UTC)
 
 
-def participants(command: Event) -> Event | None:
-    """Every service says yes, except accounting for orders whose id starts "declined"."""
-    oid = getattr(command, "order_id")  # noqa: B009 - every FTGO command names its order
-    match command:
-        case VerifyConsumer():
-            return ConsumerVerified(order_id=oid)
-        case CreateTicket():
-            return TicketCreated(order_id=oid, ticket_id=f"t-{oid}")
-        case RedeemVoucher():
-            return VoucherRedeemed(order_id=oid, discount_cents=500)
-        case AuthorizeCard() if oid.startswith("declined"):
-            return CardDeclined(order_id=oid, reason=DECLINED)
-        case AuthorizeCard():
-            return CardAuthorized(order_id=oid, authorization_id=f"a-{oid}")
-        case ApproveTicket():
-            return TicketApproved(order_id=oid)
-        case ApproveOrder():
-            return OrderApproved(order_id=oid)
-        case RestoreVoucher():
-            return VoucherRestored(order_id=oid)
-        case RejectTicket():
-            return TicketRejected(order_id=oid)
-        case RejectOrder():
-            return OrderRejected(order_id=oid, reason=command.reason)
-    return None
+@dataclass
+class Participants:
+    """Every service says yes, except accounting for orders whose id starts "declined",
+    and the voucher service, silent the first time it sees an order in ``slow_vouchers``."""
+
+    slow_vouchers: set[str] = field(default_factory=set)
+
+    def __call__(self, command: Event) -> Event | None:
+        oid = getattr(command, "order_id")  # noqa: B009 - every FTGO command names its order
+        match command:
+            case VerifyConsumer():
+                return ConsumerVerified(order_id=oid)
+            case CreateTicket():
+                return TicketCreated(order_id=oid, ticket_id=f"t-{oid}")
+            case RedeemVoucher() if oid in self.slow_vouchers:
+                self.slow_vouchers.discard(oid)
+                return None  # the step times out and re-sends the same command
+            case RedeemVoucher():
+                return VoucherRedeemed(order_id=oid, discount_cents=500)
+            case AuthorizeCard() if oid.startswith("declined"):
+                return CardDeclined(order_id=oid, reason=DECLINED)
+            case AuthorizeCard():
+                return CardAuthorized(order_id=oid, authorization_id=f"a-{oid}")
+            case ApproveTicket():
+                return TicketApproved(order_id=oid)
+            case ApproveOrder():
+                return OrderApproved(order_id=oid)
+            case RestoreVoucher():
+                return VoucherRestored(order_id=oid)
+            case RejectTicket():
+                return TicketRejected(order_id=oid)
+            case RejectOrder():
+                return OrderRejected(order_id=oid, reason=command.reason)
+        return None
 
 
 @dataclass
@@ -92,6 +103,7 @@ class Ftgo:
     group_id: str
     redis: Redis
     responder: Responder
+    participants: Participants
 
     def order(self, oid: str, *, voucher: str | None = None) -> OrderCreated:
         return OrderCreated(
@@ -209,12 +221,13 @@ async def deployed(
         transitions_topic=config.transitions_topic,
     )
     codec = SingleObjectCodec(SchemaCatalog(), models=_models())
+    rule = Participants()
     try:
         async with Responder(
             infra.kafka_bootstrap,
             sorted(saga.command_topics),
             codec,
-            participants,
+            rule,
             group=f"resp-{uid}-{name}",
         ) as responder:
             task = asyncio.create_task(coordinator.run())
@@ -222,7 +235,14 @@ async def deployed(
                 async with asyncio.timeout(30):
                     await coordinator.started.wait()
                 yield Ftgo(
-                    prefix, saga, codec, coordinator.settings, config.group_id, redis, responder
+                    prefix,
+                    saga,
+                    codec,
+                    coordinator.settings,
+                    config.group_id,
+                    redis,
+                    responder,
+                    rule,
                 )
             finally:
                 coordinator.stop()
@@ -260,6 +280,29 @@ async def test_an_order_with_a_voucher_completes_when_the_restaurant_accepts(
     data = view.state.data
     assert (data["ticket_id"], data["authorization_id"]) == ("t-o-1", "a-o-1")
     assert datetime.fromisoformat(data["ready_by"]) == READY_BY
+
+
+async def test_a_ticket_accepted_before_the_wait_is_kept_in_the_store_until_it_is_reached(
+    infra: Infra, redis: Redis, uid: str
+) -> None:
+    async with deployed(infra, redis, uid, "early", accept_timeout_s=30) as app:
+        order = app.order("o-4", voucher="SPRING-5")
+        app.participants.slow_vouchers.add("o-4")
+        await app.place(order)
+        await app.until(
+            "o-4", lambda v: v.state.step("redeem_voucher").status is StepStatus.RUNNING
+        )
+        await app.restaurant_accepts(order)  # the voucher service has not answered yet
+        kept = await app.until("o-4", lambda v: "ticket_accepted" in v.state.early)
+        view = await app.settled("o-4")
+        ledger = [(mid, c) for mid, c in app.responder.ledger if isinstance(c, RedeemVoucher)]
+
+    assert kept.state.step("ticket_accepted").status is StepStatus.PENDING
+    assert view.state.status is SagaStatus.COMPLETED
+    assert view.state.step("ticket_accepted").status is StepStatus.SUCCEEDED
+    assert datetime.fromisoformat(view.state.data["ready_by"]) == READY_BY
+    [(first, _), (again, _)] = ledger  # one silence, one re-send of the same command
+    assert first == again
 
 
 async def test_an_order_without_a_voucher_skips_the_voucher_step(
