@@ -247,7 +247,7 @@ def _check_reply_roles(saga: str, start_type: str, items: Sequence[Step | Parall
                     if t == start_type:
                         raise _fail(saga, step.name, f"{t} starts the saga; it cannot be a reply")
                     prev = roles.setdefault(t, (role, step.name))
-                    if role == "awaited" and prev[1] != step.name:
+                    if prev[0] == role == "awaited" and prev[1] != step.name:
                         raise _fail(saga, step.name, f"{t} is awaited in step {prev[1]!r} too")
                     if prev[0] != role:
                         raise _fail(

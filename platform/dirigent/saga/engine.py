@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dirigent.errors import SagaVersionError
+from dirigent.errors import SagaCodeError, SagaVersionError
 from dirigent.events import Event
 from dirigent.saga import _compensation, _forward
 from dirigent.saga._work import Work, initial_data
@@ -113,6 +113,16 @@ def _on_wait_event(
 ) -> Decision:
     st = state.step(step.name)
     et = event.event_type
+    assert step.awaits is not None
+    try:
+        names = step.awaits.saga_id_of(event)
+    except Exception as exc:
+        raise SagaCodeError(
+            f"saga {defn.name!r}, step {step.name!r}: correlation raised "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    if names != state.saga_id:
+        return _ignored(f"{et} correlates to saga {names!r}, not {state.saga_id!r}")
     if state.status not in (SagaStatus.RUNNING, SagaStatus.PARKED):
         return _ignored(f"saga is {state.status}: {et} for step {step.name!r} changes nothing")
     waiting = st.status is StepStatus.RUNNING

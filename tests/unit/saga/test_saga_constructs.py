@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from dirigent.errors import SagaCodeError, SagaDefinitionError
 from dirigent.events import Event
 from dirigent.saga import (
+    EventReceived,
     OnTimeout,
     RetryPolicy,
     SagaDefinition,
@@ -17,6 +18,7 @@ from dirigent.saga import (
     Step,
     StepKind,
     StepStatus,
+    decide,
     define_saga,
     initiating,
     parallel,
@@ -207,6 +209,19 @@ def test_a_deadline_during_a_wait_stops_waiting_and_compensates() -> None:
     h.advance(31)
     assert h.step_status("paid") is StepStatus.CANCELLED
     assert _cmds(h) == ["a", "undo-a"]
+
+
+def test_an_event_that_correlates_to_another_saga_changes_nothing() -> None:
+    h = SagaHarness(_saga(step("a"), _wait(), step("p", StepKind.PIVOT)))
+    h.start(Started(saga="s1"))
+    h.reply(Ok(saga="s1"))
+    d = decide(h.definition, h.state, EventReceived("m", Paid(order="s2")), now=1.0)
+    assert d.ignored == "test.Paid correlates to saga 's2', not 's1'"
+
+
+def test_an_awaited_type_that_is_also_a_compensation_reply_is_named_as_such() -> None:
+    with pytest.raises(SagaDefinitionError, match=r"test\.Undone is awaited here but compensated"):
+        _saga(step("a"), wait_for("w", event=Undone, topic="t", correlate="saga", timeout_s=1))
 
 
 def test_a_wait_correlation_field_must_exist_on_the_event() -> None:

@@ -7,4 +7,4 @@ from dirigent.saga import discover_sagas
 
 def test_discovers_the_reference_sagas() -> None:
     names = [d.name for d in discover_sagas("sagas")]
-    assert names == ["order_fulfilment", "trip_booking"]
+    assert names == ["create_order", "order_fulfilment", "trip_booking"]
