@@ -4,6 +4,7 @@ The names most users need, importable from the top (loaded on first use, so that
 ``import dirigent`` stays cheap for the CLI)::
 
     from dirigent import define_saga, Step, Compensation, RetryPolicy, StepKind, parallel
+    from dirigent import initiating, wait_for, OnTimeout, Migration
     from dirigent import Event, Publisher, Service, HandlerContext, Coordinator, Settings
 
 Saga authors test with ``dirigent.testing``; the sub-packages hold the rest.
@@ -24,7 +25,9 @@ _EXPORTS = {
     "Envelope": "dirigent.events",
     "Event": "dirigent.events",
     "HandlerContext": "dirigent.service",
+    "Migration": "dirigent.saga",
     "NonRetryableError": "dirigent.errors",
+    "OnTimeout": "dirigent.saga",
     "Publisher": "dirigent.transport",
     "RetryPolicy": "dirigent.saga",
     "RetryableError": "dirigent.errors",
@@ -35,7 +38,9 @@ _EXPORTS = {
     "StepKind": "dirigent.saga",
     "define_saga": "dirigent.saga",
     "discover_sagas": "dirigent.saga",
+    "initiating": "dirigent.saga",
     "parallel": "dirigent.saga",
+    "wait_for": "dirigent.saga",
 }
 
 __all__ = [
@@ -46,7 +51,9 @@ __all__ = [
     "Envelope",
     "Event",
     "HandlerContext",
+    "Migration",
     "NonRetryableError",
+    "OnTimeout",
     "Publisher",
     "RetryPolicy",
     "RetryableError",
@@ -58,7 +65,9 @@ __all__ = [
     "__version__",
     "define_saga",
     "discover_sagas",
+    "initiating",
     "parallel",
+    "wait_for",
 ]
 
 if TYPE_CHECKING:
@@ -68,13 +77,17 @@ if TYPE_CHECKING:
     from dirigent.events import Envelope, Event
     from dirigent.saga import (
         Compensation,
+        Migration,
+        OnTimeout,
         RetryPolicy,
         SagaDefinition,
         Step,
         StepKind,
         define_saga,
         discover_sagas,
+        initiating,
         parallel,
+        wait_for,
     )
     from dirigent.service import HandlerContext, Service
     from dirigent.transport import Publisher

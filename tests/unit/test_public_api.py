@@ -8,9 +8,9 @@ import dirigent
 
 PINNED = [
     "Compensation", "Coordinator", "CoordinatorSettings", "DirigentError", "Envelope", "Event",
-    "HandlerContext", "NonRetryableError", "Publisher", "RetryPolicy", "RetryableError",
-    "SagaDefinition", "Service", "Settings", "Step", "StepKind", "__version__", "define_saga",
-    "discover_sagas", "parallel",
+    "HandlerContext", "Migration", "NonRetryableError", "OnTimeout", "Publisher", "RetryPolicy",
+    "RetryableError", "SagaDefinition", "Service", "Settings", "Step", "StepKind", "__version__",
+    "define_saga", "discover_sagas", "initiating", "parallel", "wait_for",
 ]  # fmt: skip
 
 
