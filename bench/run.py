@@ -75,9 +75,16 @@ class Child:
         return child
 
     async def stop(self) -> dict[str, Any]:
+        """SIGTERM, then SIGKILL after 120 s (reported: a coordinator must stop in time)."""
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(120):
+        try:
+            async with asyncio.timeout(120):
+                await self.proc.wait()
+        except TimeoutError:
+            print(f"bench child pid {self.proc.pid} ignored SIGTERM for 120 s: killed",
+                  file=sys.stderr)  # fmt: skip
+            self.proc.kill()
             await self.proc.wait()
         self.ready.unlink(missing_ok=True)
         if not self.stats.exists():
@@ -111,6 +118,9 @@ async def run_sagas(p: Params, run: str) -> tuple[Figures, dict[str, Any]]:
                                     in_flight=p.in_flight)  # fmt: skip
                     await _drive(feeder.run, lambda: observe_sagas(
                         observer, codec, part.sent_at, feeder, tally), _deadline_s(p))  # fmt: skip
+            except BaseException as exc:  # said before the child's stop, which may hide it
+                print(f"bench saga run failed: {exc!r}", file=sys.stderr)
+                raise
             finally:
                 stats = await child.stop()
     finally:
