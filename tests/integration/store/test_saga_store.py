@@ -23,6 +23,13 @@ async def test_seen_ids_and_terminal_sagas_expire(store: SagaStore) -> None:
     assert 0 < await store.redis.ttl(keys.saga("s1")) <= 300
 
 
+async def test_a_saga_reopened_after_it_ended_no_longer_expires(store: SagaStore) -> None:
+    token = await store.acquire(0)
+    await store.apply(0, token, [start(), step("m2", 2, new_status="COMPLETED", terminal=True)])
+    await store.apply(0, token, [step("m3", 3, new_status="COMPENSATING")])  # a late success
+    assert await store.redis.ttl(store.keys(0).saga("s1")) == -1  # no expiry while it runs
+
+
 async def test_every_key_of_a_partition_shares_one_hash_tag(store: SagaStore) -> None:
     token = await store.acquire(3)
     w = start(outbox=[OutboxRecord("t", b"k", b"v")], timers=[("t1", 1.0, b"d")],

@@ -26,6 +26,10 @@ if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[3], 'v', ARGV[4], 's', ARGV[5], 'st', ARGV[6])
   if ARGV[9] ~= '' then
     redis.call('EXPIRE', KEYS[3], tonumber(ARGV[9]))
+  else
+    -- A saga that is running again (reopened by a late success or an operator) must
+    -- not expire with the TTL it got when it ended.
+    redis.call('PERSIST', KEYS[3])
   end
   if KEYS[7] ~= KEYS[8] then
     redis.call('ZREM', KEYS[7], ARGV[7])
