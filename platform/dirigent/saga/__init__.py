@@ -7,6 +7,8 @@ Example::
 """
 
 from dirigent.saga.decision import (
+    AdminAction,
+    AdminRequested,
     Command,
     Decision,
     EventReceived,
@@ -36,6 +38,8 @@ from dirigent.saga.steps import (
 from dirigent.saga.versions import SagaCatalog
 
 __all__ = [
+    "AdminAction",
+    "AdminRequested",
     "Command",
     "Compensation",
     "Decision",

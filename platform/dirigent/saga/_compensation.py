@@ -23,6 +23,7 @@ __all__ = [
     "on_retry",
     "on_timeout",
     "redo",
+    "send_next",
     "start_when_drained",
 ]
 
@@ -60,7 +61,7 @@ def start_when_drained(w: Work) -> None:
         if s.undoable and w.step(s.name).status in _MAY_HAVE_HAPPENED
     )
     w.ci = 0
-    _send_next(w)
+    send_next(w)
 
 
 def redo(w: Work, step: Step, st: StepState) -> None:
@@ -73,10 +74,11 @@ def redo(w: Work, step: Step, st: StepState) -> None:
     if w.status is not SagaStatus.COMPENSATING:
         w.status = SagaStatus.COMPENSATING
         w.ci = len(w.cq) - 1
-        _send_next(w)
+        send_next(w)
 
 
-def _send_next(w: Work) -> None:
+def send_next(w: Work) -> None:
+    """Send the next compensation of the queue, or settle the saga when none is left."""
     assert w.cq is not None
     while w.ci < len(w.cq) and w.step(w.cq[w.ci]).status in _NOTHING_TO_UNDO:
         w.ci += 1  # a late reply said it never happened
@@ -140,15 +142,15 @@ def _undone(w: Work, step: Step, st: StepState) -> None:
     w.note = f"step {step.name!r} compensated"
     if w.status is SagaStatus.COMPENSATING and _is_head(w, step):
         w.ci += 1
-        _send_next(w)
+        send_next(w)
     elif w.status is SagaStatus.PARKED:
-        _send_next(w)  # an owed compensation answered late: maybe nothing is owed now
+        send_next(w)  # an owed compensation answered late: maybe nothing is owed now
 
 
 def _next_or_park(w: Work, step: Step) -> None:
     if w.status is SagaStatus.COMPENSATING and _is_head(w, step):
         w.ci += 1
-        _send_next(w)
+        send_next(w)
 
 
 def _is_head(w: Work, step: Step) -> bool:

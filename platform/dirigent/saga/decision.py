@@ -10,6 +10,8 @@ from dirigent.events import Event
 from dirigent.saga.state import SagaState, SagaStatus
 
 __all__ = [
+    "AdminAction",
+    "AdminRequested",
     "Command",
     "Decision",
     "EventReceived",
@@ -90,7 +92,31 @@ class TimerFired:
     timer: Timer
 
 
-Input = EventReceived | TimerFired
+class AdminAction(StrEnum):
+    """What an operator can ask of one saga (``dirigent saga <action> ID``)."""
+
+    RETRY = "retry"  # FAILED or PARKED: send the failed or unknown step again
+    COMPENSATE = "compensate"  # before the pivot succeeded: undo what may have happened
+    ABORT = "abort"  # end it FAILED now, sending nothing
+    RESUME = "resume"  # PARKED: re-send the unknown step, or the compensations still owed
+
+
+@dataclass(frozen=True, slots=True)
+class AdminRequested:
+    """An operator's request, consumed from the admin topic like every other input."""
+
+    request_id: str
+    action: AdminAction
+    who: str
+    why: str
+    step: str | None = None
+
+    @property
+    def message_id(self) -> str:
+        return self.request_id
+
+
+Input = EventReceived | TimerFired | AdminRequested
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,17 @@ from collections.abc import Callable
 
 from dirigent.errors import SagaCodeError, SagaVersionError
 from dirigent.events import Event
-from dirigent.saga import _compensation, _forward
+from dirigent.saga import _admin, _compensation, _forward
 from dirigent.saga._work import Work, initial_data
-from dirigent.saga.decision import Decision, EventReceived, Input, Phase, Timer, TimerKind
+from dirigent.saga.decision import (
+    AdminRequested,
+    Decision,
+    EventReceived,
+    Input,
+    Phase,
+    Timer,
+    TimerKind,
+)
 from dirigent.saga.definition import SagaDefinition
 from dirigent.saga.state import SagaState, SagaStatus, StepState, StepStatus
 from dirigent.saga.steps import Step
@@ -46,6 +54,10 @@ def decide(
         problem = misfit(definition, state)
         if problem is not None:
             raise SagaVersionError(problem)
+    if isinstance(event, AdminRequested):
+        if state is None:
+            return _ignored(f"{event.action} refused: no such saga")
+        return _admin.apply(definition, state, event, now)
     if isinstance(event, EventReceived):
         return _on_event(definition, state, event, now)
     return _on_timer(definition, state, event.timer, now)

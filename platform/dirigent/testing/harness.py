@@ -9,6 +9,8 @@ from typing import Any
 
 from dirigent.events import Event
 from dirigent.saga import (
+    AdminAction,
+    AdminRequested,
     Command,
     Decision,
     EventReceived,
@@ -105,6 +107,16 @@ class SagaHarness:
             self.decisions.append(decision)
             return decision
         return self._run(EventReceived(mid, event, causation_id, self.saga_id), mid)
+
+    def operate(
+        self, action: AdminAction | str, *, why: str = "test", who: str = "test",
+        step: str | None = None,
+    ) -> Decision:  # fmt: skip
+        """An operator's action (``dirigent saga retry|compensate|abort|resume``), as the
+        coordinator applies it from the admin topic. A refused action changes nothing and
+        says why in ``ignored``."""
+        request = AdminRequested(f"admin-{next(self._ids)}", AdminAction(action), who, why, step)
+        return self._run(request, request.request_id)
 
     def reply(self, event: Event, *, step: str | None = None) -> Decision:
         """Reply to the one awaited command that accepts this event type.
