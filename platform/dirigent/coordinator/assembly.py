@@ -23,7 +23,7 @@ from dirigent.errors import ConfigurationError
 from dirigent.events import AvroCodec, EnvelopeLimits
 from dirigent.saga.steps import participant_of
 from dirigent.store import SagaStore, SagaStorePort
-from dirigent.transport import ConsumerSettings, RawProducer
+from dirigent.transport import ConsumerSettings, RawProducer, TopicSpec, ensure_topics
 from dirigent.transport.group import GroupConsumer
 from dirigent.transport.reader import partition_count
 
@@ -64,6 +64,23 @@ async def input_partitions(bootstrap: str, topology: Topology) -> dict[str, int]
     return counts
 
 
+async def admin_topics(
+    bootstrap: str, config: CoordinatorSettings, partitions: dict[str, int]
+) -> dict[str, int]:
+    """Create the admin topic (co-partitioned with the inputs) and the audit topic if
+    missing; ``partitions`` with the admin topic added."""
+    count = max(partitions.values(), default=1)
+    admin = config.admin_topic_name
+    await ensure_topics(bootstrap, [TopicSpec(admin, count), TopicSpec(config.audit_topic)])
+    found = await partition_count(bootstrap, admin)
+    if found != count:
+        raise ConfigurationError(
+            f"admin topic {admin} has {found} partitions but the saga topics have {count}: "
+            "it must be co-partitioned with them (delete it and let the coordinator create it)"
+        )
+    return {**partitions, admin: count}
+
+
 def assemble(
     *,
     ident: str,
@@ -84,8 +101,10 @@ def assemble(
     encoder = OutboundEncoder(
         codec, source=ident,
         transitions_topic=c.transitions_topic if c.publish_transitions else None,
+        audit_topic=c.audit_topic,
     )  # fmt: skip
-    router = Router(topology, codec, limits, partitions, frozenset(c.ignored_types))
+    router = Router(topology, codec, limits, partitions, frozenset(c.ignored_types),
+                    admin_topic=c.admin_topic_name)  # fmt: skip
     processor = BatchProcessor(topology, store, encoder, clock, c.conflict_retries)
     participants = command_participants(topology)
     relay = OutboxRelay(
@@ -96,7 +115,7 @@ def assemble(
     )
     relay.owners = ownership  # the relay sends only for partitions we own
     consumer = GroupConsumer(
-        settings.kafka_bootstrap, topology.input_topics, group_id=c.group_id,
+        settings.kafka_bootstrap, (*topology.input_topics, c.admin_topic_name), group_id=c.group_id,
         on_assigned=ownership.assigned, on_revoked=ownership.revoked,
         settings=ConsumerSettings(
             client_id=ident, max_poll_records=c.max_batch_records,

@@ -14,8 +14,17 @@ from dataclasses import dataclass
 
 from dirigent.coordinator.topology import Topology
 from dirigent.errors import ContractError, DecodeError, EnvelopeError, UnknownSchema
-from dirigent.events import AvroCodec, Envelope, EnvelopeLimits, Event
-from dirigent.saga import EventReceived, Input, SagaDefinition, Step, Timer, TimerFired
+from dirigent.events import AvroCodec, Envelope, EnvelopeLimits, Event, SagaAdmin
+from dirigent.saga import (
+    AdminAction,
+    AdminRequested,
+    EventReceived,
+    Input,
+    SagaDefinition,
+    Step,
+    Timer,
+    TimerFired,
+)
 from dirigent.transport import InboundRecord
 from dirigent.transport.reader import partition_for
 
@@ -68,6 +77,7 @@ class Router:
     limits: EnvelopeLimits
     partitions: Mapping[str, int]
     ignored_types: frozenset[str] = frozenset()
+    admin_topic: str | None = None
 
     def route(self, record: InboundRecord) -> Routed | Poison | None:
         """``Routed`` for a saga, ``Poison`` for bad input, ``None`` if ignored on purpose."""
@@ -80,6 +90,8 @@ class Router:
         if record.defect is not None:
             raise DecodeError(f"{_where(record)} cannot be read: {record.defect}")
         env = Envelope.from_headers(record.headers, self.limits)
+        if record.topic == self.admin_topic:
+            return self._admin(record, env)
         start = self.topology.by_start.get(env.type)
         wait = self.topology.by_wait.get(env.type)
         if start is None and wait is None and env.type not in self.topology.reply_types:
@@ -101,6 +113,27 @@ class Router:
         home = self.home_of(record.topic, saga_id)
         forward_to = home if home != record.partition else None
         return Routed(saga_id, received, start, record, forward_to)
+
+    def _admin(self, record: InboundRecord, env: Envelope) -> Routed:
+        """An operator's request: for the saga it names, on that saga's partition."""
+        if env.type != SagaAdmin.event_type:
+            raise UnknownSchema(f"{_where(record)}: the admin topic carries {env.type}")
+        self.limits.check_payload(record.value)
+        request = self.codec.decode(record.value or b"", reader=SagaAdmin)
+        assert isinstance(request, SagaAdmin)
+        try:
+            action = AdminAction(request.action)
+        except ValueError:
+            known = ", ".join(a.value for a in AdminAction)
+            raise DecodeError(
+                f"{_where(record)}: unknown saga action {request.action!r} (one of {known})"
+            ) from None
+        if not request.saga_id:
+            raise DecodeError(f"{_where(record)}: an admin request names no saga")
+        inp = AdminRequested(env.message_id, action, request.who, request.why, request.step)
+        home = self.home_of(record.topic, request.saga_id)
+        forward_to = home if home != record.partition else None
+        return Routed(request.saga_id, inp, None, record, forward_to)
 
     def home_of(self, topic: str, saga_id: str) -> int:
         """The partition a saga lives on: murmur2 of its id, as the Java client keys it."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dirigent.events import AvroCodec, Envelope, SagaTransition
-from dirigent.saga import Command, Transition
+from dirigent.events import AvroCodec, Envelope, OpsAudit, SagaTransition
+from dirigent.saga import AdminRequested, Command, Decision, SagaState, Transition
 from dirigent.store import OutboxRecord
 from dirigent.transport import InboundRecord
 
@@ -15,10 +15,18 @@ __all__ = ["OutboundEncoder"]
 class OutboundEncoder:
     """Builds the Kafka records of commands (message id = command id) and transitions."""
 
-    def __init__(self, codec: AvroCodec, *, source: str, transitions_topic: str | None) -> None:
+    def __init__(
+        self,
+        codec: AvroCodec,
+        *,
+        source: str,
+        transitions_topic: str | None,
+        audit_topic: str = "dirigent.ops.audit",
+    ) -> None:
         self.codec = codec
         self.source = source
         self.transitions_topic = transitions_topic
+        self.audit_topic = audit_topic
 
     def command(self, cmd: Command, *, causation_id: str) -> OutboxRecord:
         env = Envelope.new(
@@ -77,3 +85,43 @@ class OutboundEncoder:
         return OutboxRecord(
             self.transitions_topic, t.saga_id.encode(), value, tuple(env.to_headers())
         )
+
+    def admin_outcome(
+        self,
+        req: AdminRequested,
+        *,
+        saga_id: str,
+        before: SagaState | None,
+        decision: Decision,
+        at: float,
+    ) -> OutboxRecord:
+        """The audit record of an operator's request: who, why, and what came of it."""
+        after = decision.state
+        details = {
+            "request_id": req.request_id,
+            "why": req.why,
+            "outcome": "refused" if after is None else "applied",
+            "detail": decision.ignored or (decision.transition.reason or "")
+            if decision.transition is not None
+            else decision.ignored or "",
+            "from_status": before.status.value if before is not None else "",
+            "to_status": after.status.value if after is not None else "",
+            "saga_type": before.saga_type if before is not None else "",
+            "step": req.step or "",
+            "coordinator": self.source,
+            "commands": str(len(decision.commands)),
+        }
+        record = OpsAudit(
+            who=req.who, action=f"saga.{req.action}", target=saga_id, details=details,
+            timestamp=datetime.fromtimestamp(at, UTC),
+        )  # fmt: skip
+        env = Envelope.new(
+            type=OpsAudit.event_type,
+            source=self.source,
+            schema_ref=self.codec.schema_ref(OpsAudit),
+            saga_id=saga_id,
+            causation_id=req.request_id,
+            message_id=f"{req.request_id}:outcome",
+        )
+        value = self.codec.encode(record)
+        return OutboxRecord(self.audit_topic, saga_id.encode(), value, tuple(env.to_headers()))

@@ -18,8 +18,8 @@ from dirigent.coordinator.outbound import OutboundEncoder
 from dirigent.coordinator.partition import OwnedPartition
 from dirigent.coordinator.topology import Topology
 from dirigent.errors import FencedOut, VersionConflict
-from dirigent.saga import Decision, EventReceived, SagaState, TimerFired, decide
-from dirigent.store import SagaStorePort, Write, WriteOutcome
+from dirigent.saga import AdminRequested, Decision, EventReceived, SagaState, TimerFired, decide
+from dirigent.store import OutboxRecord, SagaStorePort, Write, WriteOutcome
 
 __all__ = ["Applied", "BatchProcessor", "BatchResult", "Orphan", "Rejected"]
 
@@ -147,6 +147,8 @@ class BatchProcessor:
         """A reply (not a start, not forwarded) with no saga here of a type we run."""
         if r.definition is not None or r.forward_to is not None:
             return None
+        if isinstance(r.input, AdminRequested):
+            return None  # refused and audited, never dead-lettered
         state = states.get(r.saga_id)
         if state is None:
             awaited = (
@@ -185,8 +187,14 @@ class BatchProcessor:
             return _Pending(r, None, decision, self._forward(r))
         before = states[r.saga_id]
         definition = r.definition
-        if before is not None:  # the version that runs it (raises if it is stranded)
-            definition = self.topology.catalog.for_state(before)
+        if before is not None and before.saga_type in self.topology.by_name:
+            definition = self.topology.catalog.for_state(before)  # raises if stranded
+        if isinstance(r.input, AdminRequested) and definition is None:
+            where = "no saga" if before is None else f"saga type {before.saga_type!r} is not run"
+            decision = Decision(
+                None, ignored=f"{r.input.action} refused: {where} {r.saga_id!r} here"
+            )
+            return _Pending(r, before, decision, self._write(partition, r, before, decision, now))
         assert definition is not None  # a reply: _orphan made sure its saga is here
         decision = decide(definition, before, r.input, now)
         if decision.state is not None:
@@ -209,8 +217,13 @@ class BatchProcessor:
     ) -> Write:
         fired = [r.input.timer.timer_id] if isinstance(r.input, TimerFired) else []
         watermark = (r.record.topic, r.record.offset + 1) if r.record is not None else None
+        admin: list[OutboxRecord] = []
+        if isinstance(r.input, AdminRequested):  # applied or refused: always audited
+            admin = [self.encoder.admin_outcome(r.input, saga_id=r.saga_id, before=before,
+                                                decision=d, at=now)]  # fmt: skip
         if d.state is None:
-            return Write(r.message_id, r.saga_id, cancel_timers=fired, watermark=watermark, now=now)
+            return Write(r.message_id, r.saga_id, outbox=admin, cancel_timers=fired,
+                         watermark=watermark, now=now)  # fmt: skip
         causation = r.message_id
         outbox = [self.encoder.command(c, causation_id=causation) for c in d.commands]
         if d.transition is not None:
@@ -219,6 +232,7 @@ class BatchProcessor:
             )
             if audit is not None:
                 outbox.append(audit)
+        outbox += admin
         return Write(
             message_id=r.message_id,
             saga_id=r.saga_id,

@@ -23,7 +23,13 @@ from collections.abc import Callable, Sequence
 from redis.asyncio import Redis
 
 from dirigent.config import Settings
-from dirigent.coordinator.assembly import Parts, assemble, input_partitions, redis_client
+from dirigent.coordinator.assembly import (
+    Parts,
+    admin_topics,
+    assemble,
+    input_partitions,
+    redis_client,
+)
 from dirigent.coordinator.breaker import Breakers, BreakerState
 from dirigent.coordinator.health import HealthServer
 from dirigent.coordinator.inputs import Poison, Routed
@@ -38,6 +44,8 @@ from dirigent.errors import DirigentError, FencedOut
 from dirigent.events import (
     DEFAULT_LIMITS,
     AvroCodec,
+    OpsAudit,
+    SagaAdmin,
     SagaTransition,
     SchemaCatalog,
     SingleObjectCodec,
@@ -80,7 +88,7 @@ class Coordinator:
         self.config = config or CoordinatorSettings()
         self.topology = Topology.of(sagas, self.config.extra_topics)
         self.codec = codec or SingleObjectCodec(
-            SchemaCatalog(), models=[*self.topology.models, SagaTransition]
+            SchemaCatalog(), models=[*self.topology.models, SagaTransition, SagaAdmin, OpsAudit]
         )
         self.metrics = metrics or CoordinatorMetrics()
         self.clock = clock
@@ -123,6 +131,7 @@ class Coordinator:
 
     async def _run(self, redis: Redis, producer: RawProducer) -> None:
         partitions = await input_partitions(self.settings.kafka_bootstrap, self.topology)
+        partitions = await admin_topics(self.settings.kafka_bootstrap, self.config, partitions)
         if self.config.check_versions:
             await self._check_versions(redis, max(partitions.values(), default=1))
         p = self.parts = assemble(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["CoordinatorSettings"]
+__all__ = ["CoordinatorSettings", "admin_topic_for"]
 
 
 class CoordinatorSettings(BaseSettings):
@@ -25,6 +25,10 @@ class CoordinatorSettings(BaseSettings):
     # skipped and counted. Any other type no saga knows is dead-lettered.
     ignored_types: tuple[str, ...] = ()
     transitions_topic: str = "dirigent.saga.transitions"
+    # Operators' requests (dirigent saga retry|compensate|abort|resume); default
+    # "<group_id>.admin", created at start with the input topics' partition count.
+    admin_topic: str = ""
+    audit_topic: str = "dirigent.ops.audit"
     publish_transitions: bool = True
     poll_timeout_ms: int = 100
     max_batch_records: int = 1000
@@ -43,3 +47,13 @@ class CoordinatorSettings(BaseSettings):
     metrics_port: int | None = None  # serves /metrics, /healthz, /readyz when set
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000
+
+    @property
+    def admin_topic_name(self) -> str:
+        """The admin topic this coordinator reads (``<group_id>.admin`` by default)."""
+        return self.admin_topic or admin_topic_for(self.group_id)
+
+
+def admin_topic_for(group_id: str) -> str:
+    """Where operators send requests for the sagas of coordinator group ``group_id``."""
+    return f"{group_id}.admin"

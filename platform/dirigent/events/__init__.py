@@ -12,7 +12,7 @@ The evolution check lives in ``dirigent.events.compat`` (it imports the ``avro``
 which services do not need at runtime).
 """
 
-from dirigent.events.builtin import BUILTIN_SCHEMAS, OpsAudit, SagaTransition
+from dirigent.events.builtin import BUILTIN_SCHEMAS, OpsAudit, SagaAdmin, SagaTransition
 from dirigent.events.catalog import AvroSchema, SchemaCatalog, load_avsc, parse_standalone
 from dirigent.events.codec import SINGLE_OBJECT_MAGIC, AvroCodec, SingleObjectCodec, schema_of
 from dirigent.events.envelope import DEFAULT_LIMITS, HEADERS, Envelope, EnvelopeLimits
@@ -33,6 +33,7 @@ __all__ = [
     "OpsAudit",
     "Record",
     "RegistryCodec",
+    "SagaAdmin",
     "SagaTransition",
     "SchemaCatalog",
     "SchemaRegistryClient",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dirigent.events.model import Event
 
-__all__ = ["BUILTIN_SCHEMAS", "OpsAudit", "SagaTransition"]
+__all__ = ["BUILTIN_SCHEMAS", "OpsAudit", "SagaAdmin", "SagaTransition"]
 
 BUILTIN_SCHEMAS = Path(str(files("dirigent.events") / "avro"))
 
@@ -40,3 +40,14 @@ class OpsAudit(Event, schema=BUILTIN_SCHEMAS / "OpsAudit.avsc"):
     target: str
     details: dict[str, str]
     timestamp: datetime
+
+
+class SagaAdmin(Event, schema=BUILTIN_SCHEMAS / "SagaAdmin.avsc"):
+    """An operator's request for one saga (topic ``<coordinator group id>.admin``)."""
+
+    saga_id: str
+    action: str
+    step: str | None = None
+    who: str
+    why: str
+    requested_at: datetime
