@@ -72,6 +72,8 @@ class OutboundEncoder:
             partition=partition,
             skipped=list(t.skipped),
             definition_version=t.definition_version,
+            cause=t.cause,
+            commands=list(t.commands),
         )
         env = Envelope.new(
             type=SagaTransition.event_type,

@@ -30,6 +30,8 @@ class SagaTransition(Event, schema=BUILTIN_SCHEMAS / "SagaTransition.avsc"):
     partition: int
     skipped: list[str] = []
     definition_version: int = 1
+    cause: str = ""
+    commands: list[str] = []
 
 
 class OpsAudit(Event, schema=BUILTIN_SCHEMAS / "OpsAudit.avsc"):

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.read import SchemaResolutionError
+from fastavro.validation import ValidationError as AvroValidationError
+from fastavro.validation import validate
 from pydantic import ValidationError
 
 from dirigent.errors import ContractError, DecodeError, UnknownSchema
@@ -68,6 +71,37 @@ class AvroCodec:
         """The writer's schema name and the datum as written (no model, no resolution)."""
         writer, offset = self._unframe(bytes(data))
         return writer.name, self._read(data, offset, writer, None)
+
+    def writer_of(self, data: bytes) -> AvroSchema:
+        """The writer schema named by ``data``'s framing (``UnknownSchema`` if not known)."""
+        return self._unframe(bytes(data))[0]
+
+    async def adecode_raw(self, data: bytes) -> tuple[str, dict[str, Any]]:
+        """``decode_raw`` that may first fetch an unknown writer schema (registry codec)."""
+        return self.decode_raw(data)
+
+    def encode_raw(self, schema: AvroSchema, datum: Mapping[str, Any]) -> bytes:
+        """Serialize a plain datum with ``schema``, validated first.
+
+        For tools that change a decoded payload (``decode_raw``, ``writer_of``) and write
+        it back with the same writer schema. ``ContractError`` names the fields that do
+        not fit. Example::
+
+            name, datum = codec.decode_raw(data)
+            data = codec.encode_raw(codec.writer_of(data), {**datum, "quantity": 3})
+        """
+        try:
+            validate(dict(datum), schema.parsed, raise_errors=True)
+        except AvroValidationError as exc:
+            problems = "; ".join(json.loads(str(exc))) if str(exc).startswith("[") else exc
+            raise ContractError(f"{schema.name} does not validate: {problems}") from exc
+        buf = io.BytesIO()
+        buf.write(self._frame(schema))
+        try:
+            schemaless_writer(buf, schema.parsed, dict(datum))
+        except _WRITE_ERRORS as exc:
+            raise ContractError(f"cannot encode {schema.name}: {exc}") from exc
+        return buf.getvalue()
 
     def decode(self, data: bytes, *, reader: type[Event] | None = None) -> Event:
         """Decode into ``reader`` (default: the model registered for the writer's name).

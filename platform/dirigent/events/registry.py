@@ -128,7 +128,16 @@ class RegistryCodec(AvroCodec):
         return self.encode(event)
 
     async def adecode(self, data: bytes, *, reader: type[Event] | None = None) -> Event:
-        schema_id = _read_id(bytes(data))
+        await self._learn(bytes(data))
+        return self.decode(data, reader=reader)
+
+    async def adecode_raw(self, data: bytes) -> tuple[str, dict[str, Any]]:
+        await self._learn(bytes(data))
+        return self.decode_raw(data)
+
+    async def _learn(self, data: bytes) -> None:
+        """Fetch the writer schema of ``data`` from the registry unless known."""
+        schema_id = _read_id(data)
         if schema_id not in self._by_id:
             text = await self.registry.schema_by_id(schema_id)
             try:
@@ -136,7 +145,6 @@ class RegistryCodec(AvroCodec):
             except json.JSONDecodeError as exc:
                 raise UnknownSchema(f"registry schema id {schema_id} is not JSON") from exc
             self._remember(schema_id, schema)
-        return self.decode(data, reader=reader)
 
     def schema_ref(self, model: type[Event]) -> str:
         return f"id:{self._id_of(schema_of(model))}"

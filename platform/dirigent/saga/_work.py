@@ -276,6 +276,10 @@ class Work:
             self.now,
             skipped=tuple(self.skipped),
             definition_version=self.defn.version,
+            commands=tuple(
+                f"{c.step}/{c.phase}#{c.attempt} {c.event.event_type} ({c.command_id})"
+                for c in self.commands
+            ),
         )
         return Decision(
             state, tuple(self.commands), tuple(self.timers), tuple(self.cancels), transition

@@ -161,6 +161,7 @@ class Transition:
     at: float
     skipped: tuple[str, ...] = ()  # steps whose condition was false in this change
     definition_version: int = 1
+    commands: tuple[str, ...] = ()  # "step/phase#attempt type (command id)" of each sent
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ dead-letter topic must not join a group nor commit anything.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -19,7 +20,7 @@ from dirigent.transport import _records
 from dirigent.transport._errors import map_kafka_errors
 from dirigent.transport.consumer import InboundRecord, inbound
 
-__all__ = ["partition_count", "partition_for", "read_topic"]
+__all__ = ["end_offset", "partition_count", "partition_for", "read_partition", "read_topic"]
 
 
 async def read_topic(
@@ -92,6 +93,50 @@ async def _drain(
             pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
     records = [r for tp in sorted(by_tp, key=lambda t: t.partition) for r in by_tp[tp]]
     return records if limit is None else records[:limit]
+
+
+async def end_offset(bootstrap: str, topic: str, partition: int) -> int:
+    """The offset the next record of ``topic[partition]`` will get."""
+    consumer = _consumer(bootstrap)
+    tp = TopicPartition(topic, partition)
+    try:
+        with map_kafka_errors(f"reading the end of {topic}[{partition}]"):
+            await consumer.start()
+            ends: dict[TopicPartition, int] = await consumer.end_offsets([tp])
+        return ends[tp]
+    finally:
+        with map_kafka_errors(f"closing the reader of {topic}"):
+            await consumer.stop()
+
+
+async def read_partition(
+    bootstrap: str, topic: str, partition: int, *, start: int = 0, follow: bool = False
+) -> AsyncIterator[InboundRecord]:
+    """The records of ``topic[partition]`` from offset ``start``, one at a time.
+
+    Without ``follow`` it stops at the partition's end as it was when reading began;
+    with it, it waits for new records until the caller stops iterating (bound it with
+    ``asyncio.timeout``). Memory stays bounded: one fetch at a time. No group, no commit.
+    """
+    _records.install()
+    consumer = _consumer(bootstrap)
+    tp = TopicPartition(topic, partition)
+    try:
+        with map_kafka_errors(f"reading {topic}[{partition}] on {bootstrap}"):
+            await consumer.start()
+            consumer.assign([tp])
+            consumer.seek(tp, start)
+            end = (await consumer.end_offsets([tp]))[tp]
+        while follow or await consumer.position(tp) < end:
+            with map_kafka_errors(f"reading {topic}[{partition}]"):
+                batch = await consumer.getmany(tp, timeout_ms=500)
+            for message in batch.get(tp, []):
+                if not follow and message.offset >= end:
+                    return
+                yield inbound(message)
+    finally:
+        with map_kafka_errors(f"closing the reader of {topic}"):
+            await consumer.stop()
 
 
 def partition_for(key: str, partitions: int) -> int:
