@@ -10,6 +10,7 @@ in the same atomic write; this module reads it back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,9 +94,9 @@ async def _answer(
     bootstrap: str, topic: str, partition: int, start: int, request_id: str, wait_s: float
 ) -> OpsAudit | None:
     try:
-        async with asyncio.timeout(wait_s):
-            async for record in read_partition(bootstrap, topic, partition, start=start,
-                                               follow=True):  # fmt: skip
+        reader = read_partition(bootstrap, topic, partition, start=start, follow=True)
+        async with asyncio.timeout(wait_s), contextlib.aclosing(reader) as records:
+            async for record in records:
                 audit = _decode(record.value)
                 if audit is not None and audit.details.get("request_id") == request_id:
                     return audit
