@@ -130,33 +130,53 @@ async def _list(
 @_GROUP
 @click.option("--partitions", type=click.IntRange(min=1), required=True,
               help="Partition count of the saga topics.")  # fmt: skip
-@click.option("--dry-run", is_flag=True, help="Required: list the plan, change nothing.")
+@click.option("--dry-run", is_flag=True, help="List the plan, change nothing.")
+@click.option("--why", default=None, help="Without --dry-run: recorded in each saga and audit.")
+@click.option("--who", default=lambda: os.environ.get("USER", "operator"), show_default="$USER")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
               help="Instances listed per plan (the counts are always complete).")  # fmt: skip
 @_JSON
 def migrate(
-    package: str, group_id: str, partitions: int, dry_run: bool, limit: int, as_json: bool
-) -> None:
-    """What the definitions in PACKAGE would do with every running instance.
+    package: str, group_id: str, partitions: int, dry_run: bool, why: str | None, who: str,
+    yes: bool, limit: int, as_json: bool,
+) -> None:  # fmt: skip
+    """What the definitions in PACKAGE do with every live instance, and move them.
 
     Each live (running, compensating, parked) instance either stays on the version it
     started on (loaded side by side), migrates to the newest version (a declared
-    Migration; it moves when it next takes an input, by the coordinator that owns it),
-    or is stranded. Exits 1 if any would be stranded: use it as a deploy gate.
+    Migration), or is stranded. With --dry-run: list the plan; exit 1 if any instance
+    would be stranded (a deploy gate). Without it (and with --why): after the new
+    definitions are deployed, ask the coordinator to migrate each "migrates" instance now
+    instead of on its next input (audited like every saga action); nothing is sent while
+    any instance would be stranded.
     """
-    if not dry_run:
-        raise click.UsageError(
-            "instances migrate by themselves when they next move (the coordinator that owns "
-            "them applies the Migration); pass --dry-run to list the plan"
-        )
+    if not dry_run and not why:
+        raise click.UsageError("give --dry-run to list the plan, or --why to migrate now")
     catalog = SagaCatalog(load_sagas(package))
-    plans = _run(_plans(Settings(), group_id, partitions, catalog))
-    if as_json:
+    settings = Settings()
+    plans = _run(_plans(settings, group_id, partitions, catalog))
+    if as_json and dry_run:
         click.echo(json.dumps([dataclasses.asdict(p) for p in plans], indent=2))
     else:
-        Console().print(migration_table(plans, limit, f"{group_id}: {len(plans)} live instance(s)"))
+        console = Console(stderr=not dry_run)
+        console.print(migration_table(plans, limit, f"{group_id}: {len(plans)} live instance(s)"))
     if any(p.stranded for p in plans):
+        if not dry_run:
+            click.echo("some instances would be stranded: nothing sent", err=True)
         sys.exit(1)
+    if dry_run:
+        return
+    moving = [p.saga_id for p in plans if p.plan.startswith("migrates")]
+    if not moving:
+        click.echo("no instance to migrate")
+        return
+    if not yes:
+        click.confirm(f"migrate {len(moving)} instance(s) now?", abort=True)
+    outcomes = [_run(request_action(settings.kafka_bootstrap, group_id, sid, AdminAction.MIGRATE,
+                                    who=who, why=why or ""))
+                for sid in moving]  # fmt: skip
+    _print_outcomes(outcomes, AdminAction.MIGRATE, as_json)
 
 
 async def _plans(
@@ -249,7 +269,12 @@ def _act(action: AdminAction, step: str | None, **kw: Any) -> None:
                             who=kw["who"], why=kw["why"], step=step, wait_s=kw["wait_s"]))
         for sid in ids
     ]  # fmt: skip
-    if kw["as_json"]:
+    _print_outcomes(outcomes, action, kw["as_json"])
+
+
+def _print_outcomes(outcomes: list[AdminOutcome], action: AdminAction, as_json: bool) -> None:
+    """One line (or JSON object) per saga; exit 1 if one was refused, 2 if unanswered."""
+    if as_json:
         click.echo(json.dumps([_outcome_doc(o) for o in outcomes], indent=2))
     else:
         for o in outcomes:

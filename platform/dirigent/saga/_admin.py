@@ -22,16 +22,36 @@ __all__ = ["apply"]
 _FORWARD_AGAIN = (StepStatus.FAILED, StepStatus.CANCELLED, StepStatus.UNKNOWN)
 
 
-def apply(defn: SagaDefinition, state: SagaState, req: AdminRequested, now: float) -> Decision:
-    """The decision for ``req`` on ``state``: applied, or refused with the reason."""
-    refusal = _refusal(defn, state, req)
+def apply(
+    defn: SagaDefinition, state: SagaState, req: AdminRequested, now: float, *, was_version: int
+) -> Decision:
+    """The decision for ``req`` on ``state``: applied, or refused with the reason.
+
+    ``state`` is already migrated to ``defn``'s version; ``was_version`` is the version
+    it was stored on (for ``migrate``).
+    """
+    if req.action is AdminAction.MIGRATE:
+        refusal = _migrate_refusal(defn, state, was_version)
+    else:
+        refusal = _refusal(defn, state, req)
     if refusal is not None:
         return Decision(None, ignored=f"{req.action} refused: {refusal}")
     w = Work(defn, state, now, f"admin:{req.action}")
     w.step_name = req.step
-    _ACTIONS[req.action](w, req, state)
-    w.note = f"{req.action} by {req.who}: {req.why}"
+    if req.action is not AdminAction.MIGRATE:
+        _ACTIONS[req.action](w, req, state)
+        w.note = f"{req.action} by {req.who}: {req.why}"
+    else:  # the engine migrated it on the way in: writing it down is the action
+        w.note = f"migrated v{was_version} -> v{defn.version} by {req.who}: {req.why}"
     return w.finish()
+
+
+def _migrate_refusal(defn: SagaDefinition, state: SagaState, was_version: int) -> str | None:
+    if state.status.terminal:
+        return f"the saga is {state.status}"
+    if was_version == defn.version:
+        return f"it runs on version {defn.version}, the newest, already"
+    return None
 
 
 def _refusal(defn: SagaDefinition, state: SagaState, req: AdminRequested) -> str | None:

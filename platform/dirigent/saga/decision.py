@@ -99,6 +99,7 @@ class AdminAction(StrEnum):
     COMPENSATE = "compensate"  # before the pivot succeeded: undo what may have happened
     ABORT = "abort"  # end it FAILED now, sending nothing
     RESUME = "resume"  # PARKED: re-send the unknown step, or the compensations still owed
+    MIGRATE = "migrate"  # move it to the newest definition version now (not on its next input)
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ def decide(
                     EventReceived("m-2", StockReserved(...), causation_id=d.commands[0].command_id),
                     now=1.0)
     """
+    started_on = state.definition_version if state is not None else definition.version
     if state is not None:
         state = migrate_to(definition, state)
         problem = misfit(definition, state)
@@ -57,7 +58,7 @@ def decide(
     if isinstance(event, AdminRequested):
         if state is None:
             return _ignored(f"{event.action} refused: no such saga")
-        return _admin.apply(definition, state, event, now)
+        return _admin.apply(definition, state, event, now, was_version=started_on)
     if isinstance(event, EventReceived):
         return _on_event(definition, state, event, now)
     return _on_timer(definition, state, event.timer, now)

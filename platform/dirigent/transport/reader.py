@@ -7,7 +7,7 @@ dead-letter topic must not join a group nor commit anything.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -111,7 +111,7 @@ async def end_offset(bootstrap: str, topic: str, partition: int) -> int:
 
 async def read_partition(
     bootstrap: str, topic: str, partition: int, *, start: int = 0, follow: bool = False
-) -> AsyncIterator[InboundRecord]:
+) -> AsyncGenerator[InboundRecord, None]:
     """The records of ``topic[partition]`` from offset ``start``, one at a time.
 
     Without ``follow`` it stops at the partition's end as it was when reading began;

@@ -149,3 +149,39 @@ async def test_migrate_dry_run_lists_the_plan_and_fails_on_a_stranded_instance(
     no_flag = invoke(["saga", "migrate", "--group-id", "g", "--partitions", "1"])
     assert no_flag.exit_code == 2
     assert "--dry-run" in no_flag.output
+
+
+async def test_migrate_now_moves_an_idle_instance_through_the_coordinator(
+    shop: Shop,  # noqa: F811
+    uid: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _leave_one_in_flight(shop, uid)
+    package = tmp_path / f"v2_now_{uid}"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        textwrap.dedent(f"""
+        from tests.integration.coordinator.test_coordinator_e2e import shop_saga
+        from tests.integration.coordinator.test_versions_in_flight import renamed
+        v2 = renamed(shop_saga("{shop.prefix}"), migrate=True)
+    """)
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIRIGENT_REDIS_URL", shop.settings.redis_url)
+    monkeypatch.setenv("DIRIGENT_KAFKA_BOOTSTRAP", shop.settings.kafka_bootstrap)
+    v2 = renamed(shop.saga, migrate=True)
+    coordinator = Coordinator([v2], settings=shop.settings, config=config(shop, uid))
+    task = asyncio.create_task(coordinator.run())  # no participant answers: o1 stays put
+    await coordinator.started.wait()
+    args = ["saga", "migrate", "--sagas", f"v2_now_{uid}", "--group-id", f"coord-{uid}",
+            "--partitions", str(PARTITIONS), "--why", "v2 is deployed", "--yes"]  # fmt: skip
+    result = await asyncio.to_thread(CliRunner().invoke, cli, args)
+    state = await _state(shop, uid, "o1")
+    coordinator.stop()
+    await task
+    assert result.exit_code == 0, result.output
+    assert "o1: migrate applied: migrated v1 -> v2" in result.output
+    assert state.definition_version == 2
+    assert state.status is SagaStatus.RUNNING
+    assert "hold_stock" in state.steps

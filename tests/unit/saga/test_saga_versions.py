@@ -8,6 +8,8 @@ import pytest
 
 from dirigent.errors import SagaDefinitionError, SagaVersionError
 from dirigent.saga import (
+    AdminAction,
+    AdminRequested,
     EventReceived,
     Migration,
     SagaCatalog,
@@ -128,3 +130,17 @@ def test_the_state_keeps_its_version_and_early_events_through_json() -> None:
     assert back.early == {"w": ("test.Ok", {"saga": "s1"})}
     legacy = SagaState.from_json(state.to_json().replace(b'"dv":1,', b""))
     assert legacy.definition_version == 1  # documents written before versions existed
+
+
+def test_migrate_now_writes_the_instance_on_the_new_version_once() -> None:
+    state, _ = _in_flight_on_v1()
+    ask = AdminRequested("r-1", AdminAction.MIGRATE, "ops", "v2 is out")
+    d = decide(V2, state, ask, now=3.0)
+    assert d.state is not None
+    assert d.state.definition_version == 2
+    assert "authorize" in d.state.steps
+    assert d.commands == ()  # nothing is re-sent: the step's command is still out
+    assert d.transition is not None
+    assert d.transition.reason == "migrated v1 -> v2 by ops: v2 is out"
+    again = decide(V2, d.state, AdminRequested("r-2", AdminAction.MIGRATE, "ops", "again"), 4.0)
+    assert again.ignored == "migrate refused: it runs on version 2, the newest, already"
