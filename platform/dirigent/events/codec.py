@@ -8,8 +8,8 @@ in the local ``SchemaCatalog``. ``RegistryCodec`` (in ``registry.py``) uses Conf
 from __future__ import annotations
 
 import io
-import struct
 import json
+import struct
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 

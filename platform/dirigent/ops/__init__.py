@@ -6,14 +6,13 @@ The logic lives here; ``dirigent dlt`` and ``dirigent saga`` are thin click comm
 from dirigent.ops.audit import AUDIT_TOPIC, record_audit
 from dirigent.ops.dlt import (
     DeadLetter,
-    FingerprintGroup,
     OffsetRef,
-    group_by_fingerprint,
     original_headers,
     parse_offset,
     replay_record,
     select,
 )
+from dirigent.ops.dlt_groups import FingerprintGroup, group_by_fingerprint
 from dirigent.ops.replay import Replayed, load_dead_letters, replay
 from dirigent.ops.sagas import SagaView, find_saga, list_sagas, partition_for
 

@@ -1,4 +1,4 @@
-"""Dead letters as operators see them: parsed diagnostics, selection and grouping (pure).
+"""Dead letters as operators see them: parsed diagnostics, selection, replayed form (pure).
 
 A record of a ``<topic>.dlt`` topic is the original record (key, value, headers) plus the
 ``dirigent-dlt-*`` headers written by ``dirigent.transport.dead_letter_record``. Nothing
@@ -15,11 +15,18 @@ from dirigent.errors import ContractError
 from dirigent.transport import InboundRecord, OutgoingRecord
 from dirigent.transport.deadletter import DLT_PREFIX
 
+# Set on a replayed record (after the original headers): how often it was replayed, and
+# by which replay. A replayed record that fails again is dead-lettered with them, so
+# it is recognised as a return, not counted as a new failure.
+REPLAYED_HEADER = "dirigent-replayed"
+REPLAY_ID_HEADER = "dirigent-replay-id"
+_MARKERS = (REPLAYED_HEADER, REPLAY_ID_HEADER)
+
 __all__ = [
+    "REPLAYED_HEADER",
+    "REPLAY_ID_HEADER",
     "DeadLetter",
-    "FingerprintGroup",
     "OffsetRef",
-    "group_by_fingerprint",
     "original_headers",
     "parse_offset",
     "replay_record",
@@ -43,10 +50,18 @@ class DeadLetter:
     group: str | None
     first_failure_ms: int | None
     last_failure_ms: int | None
+    message_id: str | None = None
+    message_type: str | None = None
+    saga_id: str | None = None
+    causation_id: str | None = None
+    replays: int = 0
+    replay_id: str | None = None
+    reduced: str | None = None
 
     @classmethod
     def of(cls, record: InboundRecord) -> DeadLetter:
         diag = diagnostics(record.headers)
+        env = _envelope_headers(record.headers)
         return cls(
             record=record,
             topic=diag.get("topic"),
@@ -60,7 +75,24 @@ class DeadLetter:
             group=diag.get("group"),
             first_failure_ms=_int(diag.get("first-failure")),
             last_failure_ms=_int(diag.get("last-failure")),
+            message_id=env.get("dirigent-id"),
+            message_type=env.get("dirigent-type"),
+            saga_id=env.get("dirigent-saga-id"),
+            causation_id=env.get("dirigent-causation-id"),
+            replays=_int(env.get(REPLAYED_HEADER)) or 0,
+            replay_id=env.get(REPLAY_ID_HEADER),
+            reduced=diag.get("reduced"),
         )
+
+    @property
+    def failed_at_ms(self) -> int:
+        """When it last failed (the dead-letter record's time if no header says)."""
+        return self.last_failure_ms or self.record.timestamp_ms
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """``(partition, offset)`` in the dead-letter topic."""
+        return self.record.partition, self.record.offset
 
     @property
     def where(self) -> str:
@@ -85,26 +117,13 @@ class DeadLetter:
             "group": self.group,
             "first_failure_ms": self.first_failure_ms,
             "last_failure_ms": self.last_failure_ms,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class FingerprintGroup:
-    """Dead letters of one kind of failure."""
-
-    fingerprint: str
-    count: int
-    error_class: str | None
-    sample_message: str | None
-    topics: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "fingerprint": self.fingerprint,
-            "count": self.count,
-            "error_class": self.error_class,
-            "sample_message": self.sample_message,
-            "topics": list(self.topics),
+            "message_id": self.message_id,
+            "type": self.message_type,
+            "saga_id": self.saga_id,
+            "causation_id": self.causation_id,
+            "replays": self.replays,
+            "replay_id": self.replay_id,
+            "reduced": self.reduced,
         }
 
 
@@ -133,26 +152,42 @@ def original_headers(headers: Iterable[tuple[str, bytes]]) -> tuple[tuple[str, b
     return tuple((k, v) for k, v in headers if not k.startswith(DLT_PREFIX))
 
 
-def replay_record(letter: DeadLetter) -> OutgoingRecord:
-    """The original record for its original topic.
+def replay_record(
+    letter: DeadLetter,
+    *,
+    replay_id: str | None = None,
+    to: str | None = None,
+    value: bytes | None = None,
+) -> OutgoingRecord:
+    """The original record for its original topic (or ``to``), marked as replayed.
 
     A keyed record lands where its key hashes to (its saga's partition, as before); a
-    record without a key goes back to the partition it came from.
+    record without a key goes back to the partition it came from (any partition of
+    ``to``). With ``replay_id`` the record carries ``dirigent-replayed`` (one more than
+    the dead letter's own count) and ``dirigent-replay-id``; the message id and every
+    other header stay. ``value`` replaces the value (an edited payload).
     """
     if not letter.topic:
         raise ContractError(
             f"dead letter {letter.where} has no {DLT_PREFIX}topic header: cannot replay it"
         )
-    reduced = diagnostics(letter.record.headers).get("reduced")
-    if reduced is not None:
+    if letter.reduced is not None:
         raise ContractError(
-            f"dead letter {letter.where} holds a reduced copy ({reduced}): replaying it "
-            f"would send other bytes than the original at {letter.topic}[{letter.partition}]"
-            f"@{letter.offset}"
+            f"dead letter {letter.where} holds a reduced copy ({letter.reduced}): replaying "
+            f"it would send other bytes than the original at {letter.topic}"
+            f"[{letter.partition}]@{letter.offset}"
         )
     r = letter.record
-    partition = letter.partition if r.key is None else None
-    return OutgoingRecord(letter.topic, r.value, r.key, original_headers(r.headers), partition)
+    headers = original_headers(r.headers)
+    if replay_id is not None:
+        headers = (
+            *(h for h in headers if h[0] not in _MARKERS),
+            (REPLAYED_HEADER, str(letter.replays + 1).encode()),
+            (REPLAY_ID_HEADER, replay_id.encode()),
+        )
+    topic = to or letter.topic
+    partition = letter.partition if r.key is None and topic == letter.topic else None
+    return OutgoingRecord(topic, r.value if value is None else value, r.key, headers, partition)
 
 
 def parse_offset(text: str) -> OffsetRef:
@@ -181,21 +216,13 @@ def select(
     ]
 
 
-def group_by_fingerprint(letters: Iterable[DeadLetter]) -> list[FingerprintGroup]:
-    """One group per fingerprint, largest first; the sample is the first occurrence."""
-    firsts: dict[str, DeadLetter] = {}
-    counts: dict[str, int] = {}
-    topics: dict[str, set[str]] = {}
-    for d in letters:
-        fp = d.fingerprint or "-"
-        firsts.setdefault(fp, d)
-        counts[fp] = counts.get(fp, 0) + 1
-        topics.setdefault(fp, set()).add(d.topic or "-")
-    groups = [
-        FingerprintGroup(fp, counts[fp], d.error_class, d.message, tuple(sorted(topics[fp])))
-        for fp, d in firsts.items()
-    ]
-    return sorted(groups, key=lambda g: (-g.count, g.fingerprint))
+def _envelope_headers(headers: Iterable[tuple[str, bytes]]) -> dict[str, str]:
+    """The first value of each ``dirigent-*`` header of the original record (not ours)."""
+    found: dict[str, str] = {}
+    for k, v in headers:
+        if k.startswith("dirigent-") and not k.startswith(DLT_PREFIX) and k not in found:
+            found[k] = (v or b"").decode(errors="replace")
+    return found
 
 
 def _int(text: str | None) -> int | None:

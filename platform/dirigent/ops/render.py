@@ -10,7 +10,10 @@ from datetime import UTC, datetime
 from rich.table import Table
 
 from dirigent.coordinator.version_check import InstancePlan
-from dirigent.ops.dlt import DeadLetter, FingerprintGroup
+from dirigent.ops import dlt_render
+from dirigent.ops.dlt import DeadLetter
+from dirigent.ops.dlt_groups import FingerprintGroup
+from dirigent.ops.dlt_scan import Found
 from dirigent.ops.sagas import SagaView
 from dirigent.saga.state import SagaStatus
 from dirigent.store.saga_queries import IndexedSaga
@@ -20,33 +23,14 @@ __all__ = ["dead_letters_table", "groups_table", "saga_list_table", "saga_table"
 MESSAGE_WIDTH = 60
 
 
-def dead_letters_table(letters: Sequence[DeadLetter], title: str) -> Table:
-    table = Table(title=title)
-    for column in ("dlt p:offset", "original", "error class", "fingerprint", "attempts",
-                   "last failure"):  # fmt: skip
-        table.add_column(column, no_wrap=column != "original", overflow="fold")
-    table.add_column("message", ratio=1, overflow="ellipsis")
-    for d in letters:
-        table.add_row(
-            f"{d.record.partition}:{d.record.offset}",
-            f"{d.topic or '-'}[{_s(d.partition)}]@{_s(d.offset)}",
-            _short_class(d.error_class),
-            d.fingerprint or "-",
-            _s(d.attempts),
-            ms_time(d.last_failure_ms or d.record.timestamp_ms),
-            truncate(d.message),
-        )
-    return table
+def dead_letters_table(letters: Sequence[DeadLetter], title: str, *, width: int = 80) -> Table:
+    """Dead letters at ``width`` columns (see ``dirigent.ops.dlt_render``)."""
+    return dlt_render.dead_letters_table([Found(d) for d in letters], title, width=width)
 
 
-def groups_table(groups: Sequence[FingerprintGroup], title: str) -> Table:
-    table = Table(title=title)
-    for column in ("fingerprint", "count", "error class", "sample message", "topics"):
-        table.add_column(column)
-    for g in groups:
-        table.add_row(g.fingerprint, str(g.count), _short_class(g.error_class),
-                      truncate(g.sample_message), ", ".join(g.topics))  # fmt: skip
-    return table
+def groups_table(groups: Sequence[FingerprintGroup], title: str, *, width: int = 80) -> Table:
+    """Fingerprint groups at ``width`` columns (see ``dirigent.ops.dlt_render``)."""
+    return dlt_render.groups_table(groups, title, width=width)
 
 
 def saga_table(view: SagaView) -> Table:
@@ -123,14 +107,6 @@ def epoch_time(seconds: float | None) -> str:
     if not seconds:
         return "-"
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def _short_class(name: str | None) -> str:
-    return (name or "-").rsplit(".", 1)[-1]
-
-
-def _s(value: int | None) -> str:
-    return "-" if value is None else str(value)
 
 
 def _json(value: object) -> str:

@@ -16,7 +16,7 @@ from dirigent.store._errors import map_redis_errors
 from dirigent.store.keys import PartitionKeys
 from dirigent.store.model import StoredSaga
 
-__all__ = ["IndexedSaga", "read_saga", "sagas_with_status", "scan_states"]
+__all__ = ["IndexedSaga", "read_saga", "read_sagas", "sagas_with_status", "scan_states"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +98,17 @@ async def scan_states(
 
 def _pairs(rows: Any) -> list[tuple[bytes, float]]:
     return list(rows)
+
+
+async def read_sagas(
+    redis: Redis, namespace: str, wanted: Sequence[tuple[int, str]]
+) -> list[StoredSaga | None]:
+    """``read_saga`` of each ``(partition, saga id)``, in one pipelined round trip."""
+    if not wanted:
+        return []
+    with map_redis_errors(f"cannot read {len(wanted)} saga(s) of {namespace}"):
+        async with redis.pipeline(transaction=False) as pipe:
+            for p, sid in wanted:
+                pipe.hmget(PartitionKeys(namespace, p).saga(sid), ["v", "st", "s"])
+            rows: list[Any] = await pipe.execute()
+    return [None if v is None else StoredSaga(int(v), st.decode(), s) for v, st, s in rows]
