@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import json
-import os
-from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import click
@@ -19,12 +15,12 @@ from dirigent.cli.dlt_options import (
     build_filter,
     filter_options,
     json_option,
+    run,
     saga_options,
     with_progress,
 )
+from dirigent.cli.dlt_replay import replay
 from dirigent.config import Settings
-from dirigent.errors import DirigentError
-from dirigent.ops import load_dead_letters, parse_offset, replay, select
 from dirigent.ops.dlt_filter import DltFilter
 from dirigent.ops.dlt_groups import GroupCounter
 from dirigent.ops.dlt_render import dead_letters_table, groups_table
@@ -32,7 +28,6 @@ from dirigent.ops.dlt_scan import Found
 from dirigent.ops.dlt_session import SagaStoreRef, open_session
 from dirigent.ops.dlt_show import describe
 from dirigent.ops.payload import PayloadCodec
-from dirigent.ops.render import dead_letters_table as letters_table
 
 __all__ = ["dlt"]
 
@@ -71,7 +66,7 @@ def list_(topic: str, group_id: str, partitions: int | None, saga_topic: str | N
     """Show the dead letters of TOPIC (a .dlt topic) that match the filters."""
     f = build_filter(**filters)
     store = _store(f, group_id, partitions, saga_topic, wanted=with_saga)
-    _run(_list(topic, f, store, limit, as_json, progress))
+    run(_list(topic, f, store, limit, as_json, progress))
 
 
 async def _list(topic: str, f: DltFilter, store: SagaStoreRef | None, limit: int | None,
@@ -120,7 +115,7 @@ def groups(topic: str, group_id: str, partitions: int | None, saga_topic: str | 
     replayed records which failed again.
     """
     f = build_filter(**filters)
-    counter, scanned = _run(_groups(topic, f, _store(f, group_id, partitions, saga_topic),
+    counter, scanned = run(_groups(topic, f, _store(f, group_id, partitions, saga_topic),
                                     progress))  # fmt: skip
     found = counter.groups()
     if as_json:
@@ -166,7 +161,7 @@ def show(topic: str, positions: tuple[str, ...], group_id: str, partitions: int 
     filters["offsets"] = (*filters["offsets"], *positions)
     f = build_filter(**filters)
     store = _store(f, group_id, partitions, saga_topic, wanted=with_saga)
-    docs = _run(_show(topic, f, store, limit if not positions else len(positions), progress))
+    docs = run(_show(topic, f, store, limit if not positions else len(positions), progress))
     if not docs:
         raise click.ClickException(f"no dead letter in {topic} matches")
     if as_json:
@@ -220,58 +215,4 @@ def _print_doc(console: Console, doc: dict[str, Any]) -> None:
         console.print(Syntax(stack, "pytb"))
 
 
-@dlt.command("replay")
-@click.argument("topic")
-@click.option("--fingerprint", default=None, help="Only dead letters with this fingerprint.")
-@click.option(
-    "--offset",
-    "offsets",
-    multiple=True,
-    help="Only this record: OFFSET or PARTITION:OFFSET in the .dlt topic (repeatable).",
-)
-@click.option("--dry-run", is_flag=True, help="Show what would be replayed; produce nothing.")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--who", default=None, help="Operator named in the audit record [$USER].")
-def replay_(
-    topic: str,
-    fingerprint: str | None,
-    offsets: tuple[str, ...],
-    dry_run: bool,
-    yes: bool,
-    who: str | None,
-) -> None:
-    """Produce dead letters of TOPIC back to their original topics.
-
-    Key, value and headers go back byte for byte, without the dirigent-dlt-* headers,
-    through the idempotent producer; an OpsAudit record (action dlt.replay) goes to
-    dirigent.ops.audit. Replaying is safe: the coordinator and participants skip
-    message ids they have already processed. The dead letters stay in TOPIC.
-    """
-    try:
-        refs = [parse_offset(o) for o in offsets]
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--offset") from exc
-    bootstrap = Settings().kafka_bootstrap
-    chosen = select(_run(load_dead_letters(bootstrap, topic)), fingerprint=fingerprint,
-                    offsets=refs)  # fmt: skip
-    if not chosen:
-        raise click.ClickException(f"no dead letter in {topic} matches the selection")
-    Console().print(letters_table(chosen, f"{len(chosen)} dead letter(s) to replay"))
-    if dry_run:
-        click.echo(f"dry run: {len(chosen)} record(s) would be replayed; nothing produced")
-        return
-    if not yes:
-        click.confirm(f"Replay {len(chosen)} record(s)?", abort=True)
-    operator = who or os.environ.get("USER") or getpass.getuser()
-    done = _run(replay(bootstrap, topic, chosen, who=operator, fingerprint=fingerprint))
-    for d, sent in zip(done.letters, done.sent, strict=True):
-        click.echo(f"{d.record.partition}:{d.record.offset} -> "
-                   f"{sent.topic}[{sent.partition}]@{sent.offset}")  # fmt: skip
-    click.echo(f"replayed {len(done.sent)} record(s); audit written by {operator}")
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        return asyncio.run(coro)
-    except DirigentError as exc:
-        raise click.ClickException(str(exc)) from exc
+dlt.add_command(replay)

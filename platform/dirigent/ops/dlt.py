@@ -20,11 +20,13 @@ from dirigent.transport.deadletter import DLT_PREFIX
 # it is recognised as a return, not counted as a new failure.
 REPLAYED_HEADER = "dirigent-replayed"
 REPLAY_ID_HEADER = "dirigent-replay-id"
-_MARKERS = (REPLAYED_HEADER, REPLAY_ID_HEADER)
+REPLAY_OF_HEADER = "dirigent-replay-of"  # the dead letter replayed: ``<dlt>[p]@o``
+_MARKERS = (REPLAYED_HEADER, REPLAY_ID_HEADER, REPLAY_OF_HEADER)
 
 __all__ = [
     "REPLAYED_HEADER",
     "REPLAY_ID_HEADER",
+    "REPLAY_OF_HEADER",
     "DeadLetter",
     "OffsetRef",
     "original_headers",
@@ -164,8 +166,9 @@ def replay_record(
     A keyed record lands where its key hashes to (its saga's partition, as before); a
     record without a key goes back to the partition it came from (any partition of
     ``to``). With ``replay_id`` the record carries ``dirigent-replayed`` (one more than
-    the dead letter's own count) and ``dirigent-replay-id``; the message id and every
-    other header stay. ``value`` replaces the value (an edited payload).
+    the dead letter's own count), ``dirigent-replay-id`` and ``dirigent-replay-of`` (the
+    dead letter's place); the message id and every other header stay. ``value``
+    replaces the value (an edited payload).
     """
     if not letter.topic:
         raise ContractError(
@@ -184,6 +187,7 @@ def replay_record(
             *(h for h in headers if h[0] not in _MARKERS),
             (REPLAYED_HEADER, str(letter.replays + 1).encode()),
             (REPLAY_ID_HEADER, replay_id.encode()),
+            (REPLAY_OF_HEADER, letter.where.encode()),
         )
     topic = to or letter.topic
     partition = letter.partition if r.key is None and topic == letter.topic else None

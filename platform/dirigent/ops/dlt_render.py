@@ -8,7 +8,7 @@ takes what is left and is the one thing shortened.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +17,17 @@ from rich.table import Table
 
 from dirigent.ops.dlt_groups import FingerprintGroup
 from dirigent.ops.dlt_scan import Found
+from dirigent.ops.replay_select import SelectionEntry
 
-__all__ = ["dead_letters_table", "groups_table", "ms_time", "short_class", "truncate"]
+__all__ = [
+    "counts_line",
+    "dead_letters_table",
+    "groups_table",
+    "ms_time",
+    "plan_table",
+    "short_class",
+    "truncate",
+]
 
 NARROW, WIDE = 100, 130  # terminal widths at which optional columns join
 
@@ -139,3 +148,25 @@ def short_class(name: str | None) -> str:
 
 def _s(value: int | None) -> str:
     return "-" if value is None else str(value)
+
+
+_PLAN_COLUMNS = (
+    _Column("p:offset", lambda x: f"{x[1].partition}:{x[1].offset}", identifying=True),
+    _Column("act", lambda x: x[1].act, identifying=True),
+    _Column("fingerprint", lambda x: x[1].fingerprint or "-", identifying=True),
+    _Column("saga", lambda x: x[1].saga_id or "-", from_width=NARROW),
+    _Column("to", lambda x: x[1].target or "-", from_width=WIDE, max_width=40),
+    _Column("why", lambda x: x[1].reason or x[1].why, flexible=True),
+)  # fmt: skip
+
+
+def plan_table(
+    rows: Sequence[tuple[Found, SelectionEntry]], title: str | None, *, width: int = 80
+) -> Table:
+    """The dry run's decisions: replay, skip (and why) or dup, one row per dead letter."""
+    return _table(_PLAN_COLUMNS, rows, title, width)
+
+
+def counts_line(counts: Mapping[str, int]) -> str:
+    """``3 replay, 2 skip`` from ``{"replay": 3, "skip": 2}`` (largest first)."""
+    return ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none"

@@ -1,58 +1,84 @@
-"""Reading dead-letter topics and replaying their records (the I/O around ``ops.dlt``)."""
+"""Saga-aware replay of dead letters, in two steps: plan, then run.
+
+``plan`` (the dry run) decides for every matching dead letter and writes the selection
+file; ``run_selection`` replays exactly its ``replay`` entries, checking each once more,
+and resumes an interrupted run. See ``replay_plan``, ``replay_run``, ``replay_select``.
+
+Example::
+
+    summary = await plan(bootstrap, "orders.events.dlt", DltFilter(fingerprints={fp}),
+                         Path("sel.jsonl"), PlanOptions("alice", store=SagaStoreRef(url)))
+    report = await run_selection(bootstrap, summary.selection, RunOptions("alice"),
+                                 redis_url=url)
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from pathlib import Path
 
-from dirigent.ops.audit import AUDIT_TOPIC, record_audit
-from dirigent.ops.dlt import DeadLetter, replay_record
-from dirigent.transport import RawProducer, SentRecord
-from dirigent.transport.reader import read_topic
+from dirigent.ops.dlt import DeadLetter
+from dirigent.ops.dlt_filter import DltFilter
+from dirigent.ops.dlt_session import SagaStoreRef, open_session
+from dirigent.ops.payload import PayloadCodec
+from dirigent.ops.progress import NO_PROGRESS, Progress
+from dirigent.ops.replay_plan import PlanOptions, PlanSummary, plan_replay
+from dirigent.ops.replay_run import ReplayRun, RunOptions, RunReport
+from dirigent.ops.replay_select import Selection
+from dirigent.transport import RawProducer
+from dirigent.transport.scan import TopicReader
 
-__all__ = ["Replayed", "load_dead_letters", "replay"]
-
-
-@dataclass(frozen=True, slots=True)
-class Replayed:
-    """What a replay produced, in the order of the dead letters."""
-
-    letters: tuple[DeadLetter, ...]
-    sent: tuple[SentRecord, ...]
+__all__ = ["load_dead_letters", "plan", "run_selection"]
 
 
 async def load_dead_letters(
     bootstrap: str, topic: str, *, limit: int | None = None
 ) -> list[DeadLetter]:
-    """The dead letters of ``topic`` from its beginning, read without a consumer group."""
-    return [DeadLetter.of(r) for r in await read_topic(bootstrap, topic, limit=limit)]
+    """The dead letters of ``topic`` from its beginning (a list: for small topics; the
+    commands stream with ``DeadLetterScan``)."""
+    out: list[DeadLetter] = []
+    async with TopicReader(bootstrap, topic) as reader:
+        for b in await reader.bounds():
+            async for batch in reader.scan(b.partition, b.start, b.end):
+                out += map(DeadLetter.of, batch)
+                if limit is not None and len(out) >= limit:
+                    return out[:limit]
+    return out
 
 
-async def replay(
+async def plan(
     bootstrap: str,
     dlt: str,
-    letters: Sequence[DeadLetter],
+    f: DltFilter,
+    out: Path,
+    options: PlanOptions,
     *,
-    who: str,
-    fingerprint: str | None = None,
-    audit_topic: str = AUDIT_TOPIC,
-) -> Replayed:
-    """Produce ``letters`` back to their original topics and record a ``dlt.replay`` audit.
+    payloads: PayloadCodec | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> PlanSummary:
+    """The dry run: decide and write the selection to ``out``; nothing is produced."""
+    store = options.store
+    if store is None:
+        raise ValueError("a replay plan reads saga state: give PlanOptions(store=...)")
+    async with open_session(bootstrap, dlt, store=store, progress=progress) as session:
+        return await plan_replay(session, f, out, options, payloads=payloads or PayloadCodec())
 
-    Every record is built before anything is sent, so a dead letter without its origin
-    stops the replay before it starts. The audit is written once the broker acknowledged
-    every replayed record.
-    """
-    records = [replay_record(d) for d in letters]
-    async with RawProducer(bootstrap) as producer:
-        sent = await producer.send_batch(records) if records else []
-        details = {
-            "count": str(len(records)),
-            "fingerprint": fingerprint or "",
-            "offsets": ",".join(f"{d.record.partition}:{d.record.offset}" for d in letters),
-            "topics": ",".join(sorted({r.topic for r in records})),
-        }
-        await record_audit(
-            producer, who=who, action="dlt.replay", target=dlt, details=details, topic=audit_topic
-        )
-    return Replayed(tuple(letters), tuple(sent))
+
+async def run_selection(
+    bootstrap: str,
+    selection: Selection,
+    options: RunOptions,
+    *,
+    redis_url: str,
+    payloads: PayloadCodec | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> RunReport:
+    """Replay (or resume) ``selection``, reading sagas where the plan did."""
+    st = selection.header.get("saga_store") or {}
+    store = SagaStoreRef(redis_url, st.get("group_id", "dirigent-coordinator"),
+                         st.get("partitions"), st.get("saga_topic"))  # fmt: skip
+    async with (
+        open_session(bootstrap, selection.dlt, store=store, progress=progress) as session,
+        RawProducer(bootstrap) as producer,
+    ):
+        run = ReplayRun(session, selection, options, producer, payloads=payloads or PayloadCodec())
+        return await run.run()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+from asyncio.subprocess import DEVNULL, PIPE
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +40,7 @@ def cli(infra: Infra, *args: str, input: str | None = None, **env: str) -> Resul
                               catch_exceptions=False)  # fmt: skip
 
 
-def ok_json(result: Result) -> Any:
+def ok_json(result: Result | Run) -> Any:
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -80,3 +84,31 @@ async def audits(infra: Infra, target: str) -> list[OpsAudit]:
     records = await read_topic(infra.kafka_bootstrap, AUDIT_TOPIC, timeout_s=60)
     events = [codec.decode(r.value or b"", reader=OpsAudit) for r in records]
     return [e for e in events if isinstance(e, OpsAudit) and e.target == target]
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished ``dirigent`` process, shaped like click's ``Result``."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+DIRIGENT = Path(__file__).resolve().parents[3] / ".venv" / "bin" / "dirigent"
+
+
+async def cli_process(infra: Infra, *args: str, timeout_s: float = 120.0) -> Run:
+    """``dirigent ARGS`` in its own process (its output is not mixed with this one's logs)."""
+    env = {**os.environ, "DIRIGENT_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
+           "DIRIGENT_REDIS_URL": infra.redis_url, "DIRIGENT_SCHEMAS_DIR": str(SCHEMAS)}  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        str(DIRIGENT), *args, env=env, stdout=PIPE, stderr=PIPE, stdin=DEVNULL
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
+    assert proc.returncode is not None
+    return Run(proc.returncode, out.decode(), err.decode())

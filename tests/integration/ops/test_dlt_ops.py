@@ -1,10 +1,11 @@
-"""dirigent dlt: list, groups and replay against the real broker."""
+"""dirigent dlt: list, groups and replay against the real broker (records of no saga)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,15 @@ from click.testing import CliRunner, Result
 
 from dirigent.cli import main
 from dirigent.events import OpsAudit, SchemaCatalog, SingleObjectCodec
-from dirigent.ops import AUDIT_TOPIC, load_dead_letters, replay, select
+from dirigent.ops import (
+    AUDIT_TOPIC,
+    DltFilter,
+    PlanOptions,
+    RunOptions,
+    SagaStoreRef,
+    plan,
+    run_selection,
+)
 from dirigent.transport import (
     Failure,
     InboundRecord,
@@ -60,6 +69,11 @@ async def filled(infra: Infra, make_topic: TopicFactory) -> Dlt:
 def _cli(infra: Infra, *args: str, input: str | None = None) -> Result:
     env = {"DIRIGENT_KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "DIRIGENT_REDIS_URL": infra.redis_url}
     return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+
+
+def _marked(headers: tuple[tuple[str, bytes], ...]) -> tuple[tuple[str, bytes], ...]:
+    """The headers without the replay marker (checked on its own)."""
+    return tuple(h for h in headers if not h[0].startswith("dirigent-replay"))
 
 
 async def _audits(infra: Infra, target: str) -> list[OpsAudit]:
@@ -111,35 +125,50 @@ def test_a_missing_topic_is_a_clear_error(infra: Infra, uid: str) -> None:
     assert f"topic nope-{uid}.dlt does not exist" in result.output
 
 
-def test_replay_puts_the_original_bytes_back_and_audits(infra: Infra, filled: Dlt) -> None:
+def test_replay_puts_the_original_bytes_back_marked_and_audits(
+    infra: Infra, filled: Dlt, tmp_path: Path
+) -> None:
+    sel = str(tmp_path / "sel.jsonl")
     result = _cli(infra, "dlt", "replay", filled.dlt, "--fingerprint", FP_B, "--yes",
-                  "--who", "alice")  # fmt: skip
+                  "--who", "alice", "--out", sel)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "replayed 2 record(s)" in result.output
     back = asyncio.run(read_topic(infra.kafka_bootstrap, filled.original_topic))
     expected = [filled.originals[1], filled.originals[3]]
-    assert [(r.key, r.value, r.headers) for r in back] == [
+    assert [(r.key, r.value, _marked(r.headers)) for r in back] == [
         (r.key, r.value, r.headers) for r in expected]  # fmt: skip
-    [audit] = asyncio.run(_audits(infra, filled.dlt))
-    assert (audit.who, audit.action) == ("alice", "dlt.replay")
-    assert audit.details["count"] == "2"
-    assert audit.details["fingerprint"] == FP_B
-    assert audit.details["offsets"] == "0:1,0:3"
+    markers = [dict(r.headers[len(r.headers) - 3 :]) for r in back]
+    assert [m["dirigent-replay-of"] for m in markers] == [
+        f"{filled.dlt}[0]@1".encode(), f"{filled.dlt}[0]@3".encode()]  # fmt: skip
+    assert {m["dirigent-replayed"] for m in markers} == {b"1"}
+    planned, chunk, done = asyncio.run(_audits(infra, filled.dlt))
+    assert (planned.who, planned.action) == ("alice", "dlt.replay.planned")
+    assert planned.details["to_replay"] == "2"
+    assert json.loads(planned.details["filters"]) == {"fingerprints": [FP_B]}
+    assert (chunk.action, chunk.details["positions"]) == ("dlt.replay.selection", "0:1,3")
+    assert (done.action, done.details["outcome"], done.details["sent"]) == (
+        "dlt.replay.done", "completed", "2")  # fmt: skip
+    replay_id = markers[0]["dirigent-replay-id"].decode()
+    assert planned.details["replay_id"] == done.details["replay_id"] == replay_id
 
 
-def test_replay_by_offset_asks_and_stops_when_refused(infra: Infra, filled: Dlt) -> None:
-    refused = _cli(infra, "dlt", "replay", filled.dlt, "--offset", "0:2", input="n\n")
+def test_replay_by_offset_asks_and_stops_when_refused(
+    infra: Infra, filled: Dlt, tmp_path: Path
+) -> None:
+    refused = _cli(infra, "dlt", "replay", filled.dlt, "--offset", "0:2", "--out",
+                   str(tmp_path / "a.jsonl"), input="n\n")  # fmt: skip
     assert refused.exit_code == 1
     assert asyncio.run(read_topic(infra.kafka_bootstrap, filled.original_topic)) == []
     accepted = _cli(infra, "dlt", "replay", filled.dlt, "--offset", "2", "--offset", "4",
-                    input="y\n")  # fmt: skip
+                    "--out", str(tmp_path / "b.jsonl"), input="y\n")  # fmt: skip
     assert accepted.exit_code == 0, accepted.output
     back = asyncio.run(read_topic(infra.kafka_bootstrap, filled.original_topic))
     assert [r.value for r in back] == [filled.originals[2].value, filled.originals[4].value]
 
 
-def test_dry_run_produces_nothing(infra: Infra, filled: Dlt) -> None:
-    result = _cli(infra, "dlt", "replay", filled.dlt, "--dry-run")
+def test_dry_run_produces_nothing(infra: Infra, filled: Dlt, tmp_path: Path) -> None:
+    result = _cli(infra, "dlt", "replay", filled.dlt, "--dry-run", "--out",
+                  str(tmp_path / "sel.jsonl"))  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "5 record(s) would be replayed" in result.output
     assert asyncio.run(read_topic(infra.kafka_bootstrap, filled.original_topic)) == []
@@ -153,7 +182,7 @@ def test_no_match_is_an_error(infra: Infra, filled: Dlt) -> None:
 
 
 async def test_replay_library_call_keeps_the_saga_partition(
-    infra: Infra, make_topic: TopicFactory
+    infra: Infra, make_topic: TopicFactory, tmp_path: Path
 ) -> None:
     original_topic = await make_topic("multi", partitions=4)
     dlt = await make_topic("multi-dlt", partitions=4)
@@ -162,6 +191,10 @@ async def test_replay_library_call_keeps_the_saga_partition(
         origin = InboundRecord(original_topic, sent.partition, sent.offset, 1, b"saga-42", b"v", ())
         out = dead_letter_record(origin, Failure("E", "m", "", FP_A, "h", 1, 1, 1), group="g")
         await producer.send(OutgoingRecord(dlt, out.value, out.key, out.headers))
-    letters = select(await load_dead_letters(infra.kafka_bootstrap, dlt), fingerprint=FP_A)
-    done = await replay(infra.kafka_bootstrap, dlt, letters, who="t")
-    assert [(s.topic, s.partition) for s in done.sent] == [(original_topic, sent.partition)]
+    options = PlanOptions("t", store=SagaStoreRef(infra.redis_url))
+    summary = await plan(infra.kafka_bootstrap, dlt, DltFilter(fingerprints=frozenset({FP_A})),
+                         tmp_path / "sel.jsonl", options)  # fmt: skip
+    assert summary.counts == {"replay": 1}
+    report = await run_selection(infra.kafka_bootstrap, summary.selection, RunOptions("t"),
+                                 redis_url=infra.redis_url)  # fmt: skip
+    assert [(s.topic, s.partition) for _, s in report.sent] == [(original_topic, sent.partition)]
