@@ -45,8 +45,12 @@ def _ranges(offsets: Iterable[int]) -> Iterator[str]:
         yield str(start) if start == prev else f"{start}-{prev}"
 
 
-def position_chunks(offsets: Mapping[int, Iterable[int]], limit: int = CHUNK_CHARS) -> list[str]:
-    """``{partition: ascending offsets}`` as texts of at most ``limit`` characters."""
+def position_chunks(
+    offsets: Mapping[int, Iterable[int]], limit: int | None = None
+) -> list[str]:
+    """``{partition: ascending offsets}`` as texts of at most ``limit`` characters
+    (default ``CHUNK_CHARS``)."""
+    limit = CHUNK_CHARS if limit is None else limit
     chunks: list[str] = []
     parts: list[str] = []
     size = 0
