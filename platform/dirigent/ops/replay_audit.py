@@ -45,9 +45,7 @@ def _ranges(offsets: Iterable[int]) -> Iterator[str]:
         yield str(start) if start == prev else f"{start}-{prev}"
 
 
-def position_chunks(
-    offsets: Mapping[int, Iterable[int]], limit: int | None = None
-) -> list[str]:
+def position_chunks(offsets: Mapping[int, Iterable[int]], limit: int | None = None) -> list[str]:
     """``{partition: ascending offsets}`` as texts of at most ``limit`` characters
     (default ``CHUNK_CHARS``)."""
     limit = CHUNK_CHARS if limit is None else limit
