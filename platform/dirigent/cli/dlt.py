@@ -19,6 +19,7 @@ from dirigent.cli.dlt_options import (
     saga_options,
     with_progress,
 )
+from dirigent.cli.dlt_purge import archive, purge_
 from dirigent.cli.dlt_replay import replay
 from dirigent.config import Settings
 from dirigent.ops.dlt_filter import DltFilter
@@ -216,3 +217,5 @@ def _print_doc(console: Console, doc: dict[str, Any]) -> None:
 
 
 dlt.add_command(replay)
+dlt.add_command(purge_)
+dlt.add_command(archive)
