@@ -227,12 +227,15 @@ def _run_selection(selection: Selection, options: RunOptions, yes: bool, as_json
                    f"replay ({counts_line(selection.trailer['counts'])})")  # fmt: skip
     if not yes:
         click.confirm(f"Replay {count} record(s)?", abort=True)
-    report = run(_replay(selection, options, progress))
+    hint = f"`dirigent dlt replay --selection {selection.path}` goes on from where it stopped"
+    try:
+        report = run(_replay(selection, options, progress))
+    except (click.ClickException, KeyboardInterrupt):
+        click.echo(f"replay interrupted: {hint}", err=True)
+        raise
     _print_report(report, as_json, selection)
     if not report.ok:
-        raise click.ClickException(f"replay {report.replay_id} {report.outcome}; run "
-                                   f"`dirigent dlt replay --selection {selection.path}` "
-                                   f"to go on")  # fmt: skip
+        raise click.ClickException(f"replay {report.replay_id} {report.outcome}; {hint}")
 
 
 async def _replay(selection: Selection, options: RunOptions,
