@@ -7,7 +7,10 @@ A record is matched to its saga by ids, never by type:
   COMPENSATION_RETRY_WAIT, COMPENSATION_FAILED);
 - a **reply** (its causation id is a step's command id or forward id): expected while
   that step is in one of those statuses;
-- a **start event** (no causation id): expected only while no saga has its id.
+- a **start event** (no causation id): expected only while no saga has its id; once
+  the saga exists, an event without causation id is expected only by a step that waits
+  for an event (``wait_for``: RUNNING with no command), as an orphan awaited event
+  dead-lettered before its saga started is.
 
 A terminal saga (COMPLETED, COMPENSATED, FAILED) expects nothing. A PARKED saga is not
 terminal: the step it waits on may be exactly what is replayed. A record without a saga
@@ -68,6 +71,10 @@ def expects(
                        f"step {name} is {st.status.value}: its forward command is no longer "
                        f"awaited")  # fmt: skip
     if causation_id is None:
+        waiting = [n for n, st in state.steps.items()
+                   if st.status is StepStatus.RUNNING and st.command_id is None]  # fmt: skip
+        if waiting:
+            return Verdict(True, "wait-awaited", f"step {waiting[0]} waits for an event")
         return Verdict(False, "saga-exists", f"start event: saga {saga_id} exists already")
     hit = _step(state, causation_id, forward=False) or _step(state, causation_id, forward=True)
     if hit is None:

@@ -31,6 +31,10 @@ ROWS = [
     (REPLY, None, False, "saga-not-found"),
     (START, None, True, "start"),
     (START, _state(), False, "saga-exists"),
+    (START, _state(reserve=_step(S.SUCCEEDED)), False, "saga-exists"),
+    # an orphan awaited event, replayed once its saga waits for it
+    (START, _state(ticket=_step(S.RUNNING, None)), True, "wait-awaited"),
+    (START, _state(ticket=_step(S.TIMED_OUT, None)), False, "saga-exists"),
     *[(COMMAND, _state(reserve=_step(st)), True, "command-awaited")
       for st in (S.RUNNING, S.RETRY_WAIT, S.UNKNOWN)],
     *[(COMMAND, _state(SagaStatus.COMPENSATING, reserve=_step(st)), True, "command-awaited")
