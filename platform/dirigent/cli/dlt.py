@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
@@ -32,7 +32,6 @@ from dirigent.ops.payload import PayloadCodec
 
 __all__ = ["dlt"]
 
-T = TypeVar("T")
 PAGE = 100  # table rows printed at a time: a listing never holds the topic in memory
 
 
