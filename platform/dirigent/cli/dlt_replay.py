@@ -135,6 +135,7 @@ def replay(topic: str | None, group_id: str, partitions: int | None, saga_topic:
     if dry_run or not as_json:
         _print_plan(summary, as_json)
     if summary.selection.trailer["counts"] == {}:
+        path.unlink(missing_ok=True)  # an empty selection is nothing to keep
         raise click.ClickException(f"no dead letter in {topic} matches the selection")
     count = summary.selection.replay_count
     if dry_run:

@@ -175,10 +175,13 @@ def test_dry_run_produces_nothing(infra: Infra, filled: Dlt, tmp_path: Path) -> 
     assert asyncio.run(_audits(infra, filled.dlt)) == []
 
 
-def test_no_match_is_an_error(infra: Infra, filled: Dlt) -> None:
-    result = _cli(infra, "dlt", "replay", filled.dlt, "--fingerprint", "c" * 16, "--yes")
+def test_no_match_is_an_error(infra: Infra, filled: Dlt, tmp_path: Path) -> None:
+    out = tmp_path / "sel.jsonl"
+    result = _cli(infra, "dlt", "replay", filled.dlt, "--fingerprint", "c" * 16, "--yes",
+                  "--out", str(out))  # fmt: skip
     assert result.exit_code == 1
     assert "no dead letter" in result.output
+    assert not out.exists()
 
 
 async def test_replay_library_call_keeps_the_saga_partition(
