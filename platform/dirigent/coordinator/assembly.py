@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from dirigent.coordinator.relay import OutboxRelay
 from dirigent.coordinator.settings import CoordinatorSettings
 from dirigent.coordinator.timers import TimerScanner
 from dirigent.coordinator.topology import Topology
-from dirigent.errors import ConfigurationError
+from dirigent.errors import ConfigurationError, TransportError
 from dirigent.events import AvroCodec, EnvelopeLimits
 from dirigent.saga.steps import participant_of
 from dirigent.store import SagaStore, SagaStorePort
@@ -72,13 +73,25 @@ async def admin_topics(
     count = max(partitions.values(), default=1)
     admin = config.admin_topic_name
     await ensure_topics(bootstrap, [TopicSpec(admin, count), TopicSpec(config.audit_topic)])
-    found = await partition_count(bootstrap, admin)
+    found = await _created(bootstrap, admin)
     if found != count:
         raise ConfigurationError(
             f"admin topic {admin} has {found} partitions but the saga topics have {count}: "
             "it must be co-partitioned with them (delete it and let the coordinator create it)"
         )
     return {**partitions, admin: count}
+
+
+async def _created(bootstrap: str, topic: str, wait_s: float = 15.0) -> int:
+    """The partition count of a topic just created: its metadata may lag the creation."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        try:
+            return await partition_count(bootstrap, topic)
+        except TransportError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 def assemble(

@@ -54,9 +54,8 @@ def test_a_request_on_another_partition_is_forwarded_to_the_sagas(landed: int) -
 def test_an_unknown_action_is_poison_naming_the_known_ones() -> None:
     routed = ROUTER.route(_request("delete"))
     assert isinstance(routed, Poison)
-    assert "unknown saga action 'delete' (one of retry, compensate, abort, resume)" in str(
-        routed.error
-    )
+    known = "(one of retry, compensate, abort, resume, migrate)"
+    assert f"unknown saga action 'delete' {known}" in str(routed.error)
 
 
 def test_a_request_on_an_event_topic_is_not_taken_as_one() -> None:
