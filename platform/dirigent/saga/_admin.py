@@ -73,6 +73,8 @@ def _refusal(defn: SagaDefinition, state: SagaState, req: AdminRequested) -> str
     # RETRY
     if status in (SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.COMPENSATING):
         return f"the saga is {status}; nothing to retry"
+    if state.compensation_queue is not None:
+        return "the saga was compensating: it does not go forward again (resume or compensate it)"
     if not _retryable(defn, state, req.step):
         which = (
             f"step {req.step!r} is {state.step(req.step).status}"

@@ -140,3 +140,18 @@ def test_compensate_after_an_abort_mid_compensation_carries_on_where_it_stopped(
     h.reply(Undone(saga="s"))  # b
     h.reply(Undone(saga="s"))  # a
     assert h.status is SagaStatus.COMPENSATED
+
+
+def test_a_saga_parked_with_compensations_owed_is_not_retried_forward() -> None:
+    h = SagaHarness(linear_saga())
+    h.start(Started(saga="s"))
+    h.reply(Ok(saga="s"))  # a
+    h.reply(Failed(saga="s"))  # b fails: undo a
+    h.advance(10.5)
+    h.advance(10)
+    h.advance(10)  # undo-a never answers: owed, parked
+    assert h.status is SagaStatus.PARKED
+    assert h.operate("retry", step="b").ignored == (
+        "retry refused: the saga was compensating: it does not go forward again "
+        "(resume or compensate it)"
+    )
