@@ -117,10 +117,9 @@ class KafkaNode:
 
     def _format(self, java: str, classpath: str, props: Path) -> None:
         shutil.rmtree(self.home / "data", ignore_errors=True)
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         argv = [
             java, "-cp", classpath, "kafka.tools.StorageTool", "format",
-            "-t", cluster_id, "-c", str(props), "--standalone",
+            f"--cluster-id={new_cluster_id()}", "-c", str(props), "--standalone",
         ]  # fmt: skip
         done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
         if done.returncode != 0:
@@ -128,3 +127,10 @@ class KafkaNode:
                 f"formatting Kafka storage in {self.home / 'data'} failed:\n"
                 f"{(done.stdout + done.stderr)[-2000:]}"
             )
+
+
+def new_cluster_id() -> str:
+    """A random KRaft cluster id (URL-safe base64 of a UUID, as ``kafka-storage
+    random-uuid`` makes). One in 64 starts with ``-``: pass it as ``--cluster-id=ID``,
+    never as a separate argument, or the tool's parser takes it for an option."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
