@@ -103,9 +103,7 @@ class OutboundEncoder:
             "request_id": req.request_id,
             "why": req.why,
             "outcome": "refused" if after is None else "applied",
-            "detail": decision.ignored or (decision.transition.reason or "")
-            if decision.transition is not None
-            else decision.ignored or "",
+            "detail": decision.ignored or _note(decision),
             "from_status": before.status.value if before is not None else "",
             "to_status": after.status.value if after is not None else "",
             "saga_type": before.saga_type if before is not None else "",
@@ -127,3 +125,8 @@ class OutboundEncoder:
         )
         value = self.codec.encode(record)
         return OutboxRecord(self.audit_topic, saga_id.encode(), value, tuple(env.to_headers()))
+
+
+def _note(decision: Decision) -> str:
+    """What an applied decision says it did (its transition's note)."""
+    return (decision.transition.reason or "") if decision.transition is not None else ""
