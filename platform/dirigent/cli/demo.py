@@ -35,7 +35,7 @@ __all__ = ["demo"]
               help="Mean handling time of a command.")  # fmt: skip
 @click.option("--partitions", type=click.IntRange(1), default=6, show_default=True)
 @click.option("--timeout-s", type=click.FloatRange(1), default=None,
-              help="Give up waiting for sagas after this long (exit 1); default 120.")  # fmt: skip
+              help="Give up waiting for sagas after this long (exit 1); default 240.")  # fmt: skip
 @click.option("--seed", default="dirigent", show_default=True, help="Seeds declines/silences.")
 @click.option("--keep-topics", is_flag=True, help="Keep this run's topics (default: deleted).")
 @click.option("--json", "as_json", is_flag=True, help="Print only the summary, as JSON.")

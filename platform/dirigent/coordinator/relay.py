@@ -4,7 +4,9 @@ Commands reach Kafka at least once (a crash between the broker's ack and the out
 delete re-sends them); their ids are deterministic, so participants drop the repeats.
 The delete is fenced (a zombie cannot forget a new owner's commands) and re-arms each
 command's step timeout from the moment the broker acknowledged it, so time spent in the
-outbox (a broker outage, a breaker holding the participant) never counts as silence.
+outbox while the broker is down never counts as silence. A command a breaker holds is
+not re-armed: its timeout keeps running (see ``timers``), so a saga whose participant
+stays silent still ends.
 
 Faults never end the relay: a transient one is retried on the next round (and shown
 by ``degraded``), a fenced partition is handed back to ``on_fenced``.

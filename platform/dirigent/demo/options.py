@@ -32,7 +32,7 @@ class DemoOptions:
     shipment_failure_rate: float = 0.0
     partitions: int = 6
     step_timeout_s: float = 10.0
-    timeout_s: float | None = None  # default: 120 s, plus 0.1 s per saga above 1000
+    timeout_s: float | None = None  # default: 240 s, plus 0.1 s per saga above 1000
     seed: str = "dirigent"
     keep_topics: bool = False
     data_ttl_s: int = 3600  # saga state, idempotency keys and the ledger of this run
@@ -46,8 +46,11 @@ class DemoOptions:
         # Every saga sends about five commands, each holding a participant partition for
         # ``latency_ms``; steps that time out are re-sent (answered from the store) and
         # compensated, which queues behind the rest: allow for that work too.
+        # The slowest saga that still settles: a silent step's attempts, then two
+        # compensations whose attempts run out while a breaker holds their commands
+        # (3 + 5 + 5 step timeouts of 10 s, plus backoffs): about 200 s.
         queued_s = self.sagas * 5 * self.latency_ms / 1000 / max(1, self.partitions) * 4
-        return 120.0 + 0.1 * max(0, self.sagas - 1000) + queued_s
+        return 240.0 + 0.1 * max(0, self.sagas - 1000) + queued_s
 
     @property
     def prefix(self) -> str:
