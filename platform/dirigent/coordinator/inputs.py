@@ -28,7 +28,7 @@ from dirigent.saga import (
 from dirigent.transport import InboundRecord
 from dirigent.transport.reader import partition_for
 
-__all__ = ["Poison", "Routed", "Router", "route_timer"]
+__all__ = ["Poison", "Routed", "Router", "route_timer", "wait_saga_id"]
 
 # What a user's saga-id function may raise on an event it cannot handle.
 _ID_ERRORS = (AttributeError, KeyError, TypeError, ValueError)
@@ -108,7 +108,7 @@ class Router:
                 f"{_where(record)}: header dirigent-type is {env.type} "
                 f"but the body is {event.event_type}"
             )
-        saga_id = _wait_saga_id(*wait, event) if wait is not None else _saga_id(start, event, env)
+        saga_id = wait_saga_id(*wait, event) if wait is not None else _saga_id(start, event, env)
         received = EventReceived(env.message_id, event, env.causation_id, saga_id)
         home = self.home_of(record.topic, saga_id)
         forward_to = home if home != record.partition else None
@@ -161,8 +161,9 @@ def _saga_id(start: SagaDefinition | None, event: Event, env: Envelope) -> str:
     return saga_id
 
 
-def _wait_saga_id(saga: SagaDefinition, step: Step, event: Event) -> str:
-    """The saga an awaited event names through the wait's correlation."""
+def wait_saga_id(saga: SagaDefinition, step: Step, event: Event) -> str:
+    """The saga an awaited event names through the wait's correlation (``DecodeError``
+    naming saga and step if it cannot be read or names no saga)."""
     assert step.awaits is not None
     try:
         saga_id = step.awaits.saga_id_of(event)

@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 from dirigent.coordinator.settings import admin_topic_for
 from dirigent.errors import TransportError
 from dirigent.events import Envelope, OpsAudit, SagaAdmin, SchemaCatalog, SingleObjectCodec
+from dirigent.ops.audit import AUDIT_TOPIC
 from dirigent.saga import AdminAction
 from dirigent.transport import Publication, Publisher
 from dirigent.transport.reader import end_offset, partition_count, partition_for, read_partition
 
 __all__ = ["AUDIT_TOPIC", "AdminOutcome", "request_action"]
 
-AUDIT_TOPIC = "dirigent.ops.audit"
 _CODEC = SingleObjectCodec(SchemaCatalog(), models=[SagaAdmin, OpsAudit])
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from dirigent.errors import DecodeError
+from dirigent.coordinator.inputs import wait_saga_id
 from dirigent.events import Event
 from dirigent.saga import SagaDefinition
 
 __all__ = ["routed_elsewhere"]
-
-# What a correlation field or function raises on an event it cannot read (as inputs.py).
-_ID_ERRORS = (AttributeError, KeyError, TypeError, ValueError)
 
 
 def routed_elsewhere(definition: SagaDefinition, event: Event, saga_id: str) -> str | None:
@@ -22,13 +19,7 @@ def routed_elsewhere(definition: SagaDefinition, event: Event, saga_id: str) -> 
     step = definition.wait_types.get(event.event_type)
     if step is None or step.awaits is None:
         return None
-    try:
-        target = step.awaits.saga_id_of(event)
-    except _ID_ERRORS as exc:
-        raise DecodeError(
-            f"saga {definition.name}, step {step.name}: cannot correlate "
-            f"{event.event_type}: {exc!r}"
-        ) from exc
+    target = wait_saga_id(definition, step, event)  # the router's own rule
     if target == saga_id:
         return None
     return (
