@@ -68,6 +68,7 @@ class Shop:
     # for ever (test_breaker_half_open.py). The fault-injection runs are about kills and
     # zombies, so they raise the threshold; None keeps the coordinator's default.
     breaker_threshold: int | None = 1_000_000
+    unsent_hold_s: float | None = None  # None: the coordinator's default
     prefix: str = field(init=False)
     group: str = field(init=False)
     saga: SagaDefinition = field(init=False)
@@ -116,6 +117,8 @@ class Shop:
         }
         if self.breaker_threshold is not None:
             env["DIRIGENT_COORDINATOR_BREAKER_FAILURE_THRESHOLD"] = str(self.breaker_threshold)
+        if self.unsent_hold_s is not None:
+            env["DIRIGENT_COORDINATOR_UNSENT_HOLD_S"] = str(self.unsent_hold_s)
         return env
 
 

@@ -1,10 +1,11 @@
 """A permanently silent participant, with the coordinator's default circuit breaker.
 
 What it proves: breakers never strand a saga. The silent payments service trips the
-breaker open; the commands it holds must still run down their step's timeout and the
-saga's deadline, so every saga reaches an end (COMPENSATED, or FAILED/PARKED with a
-reason) within a bound, with nothing leaked. Before the fix an open or half-open
-breaker held the sagas' timers, and they stayed RUNNING for minutes or for ever.
+breaker open; the commands it then holds keep their step timeouts on hold (they were
+not sent), but only for ``unsent_hold_s`` (5 s here); past that their timeouts and the
+saga's deadline run, so every saga reaches an end (COMPENSATED, or FAILED/PARKED with a
+reason) within a bound, with nothing leaked. Before issue 7's fix an open or half-open
+breaker held the sagas' timers without a bound, and they stayed RUNNING for ever.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ async def _all_ended(probe: StoreProbe) -> bool:
 async def test_sagas_of_a_silent_participant_end_with_the_default_breaker(
     infra: Infra, redis: Redis, uid: str, tmp_path: Path
 ) -> None:
-    shop = Shop(infra, uid, step_timeout_s=1.0, breaker_threshold=None)
+    shop = Shop(infra, uid, step_timeout_s=1.0, breaker_threshold=None, unsent_hold_s=5.0)
     await shop.provision()
     probe = StoreProbe(redis, shop.group)
     coordinator = CoordinatorProcess(shop, "coord", tmp_path)
@@ -52,7 +53,7 @@ async def test_sagas_of_a_silent_participant_end_with_the_default_breaker(
             coordinator.start()
             await wait_until(partial(all_fenced, probe), timeout_s=60, what="partitions owned")
             await place_orders(shop, SILENT, per_s=100)
-            # without the breaker they end in ~6 s; breaker_reset_s is 10 s: 60 s is plenty
+            # without the breaker they end in ~6 s; held ones wait 5 s more per step at most
             ended = True
             try:
                 await wait_until(partial(_all_ended, probe), timeout_s=60,

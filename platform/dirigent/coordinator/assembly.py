@@ -54,8 +54,12 @@ def redis_client(url: str) -> Redis:
 
 
 async def input_partitions(bootstrap: str, topology: Topology) -> dict[str, int]:
-    """Each input topic's partition count; they must agree (one saga, one partition)."""
-    counts = {t: await partition_count(bootstrap, t) for t in topology.input_topics}
+    """Each input topic's partition count; they must agree (one saga, one partition).
+
+    A topic created just before (``dirigent topics create``, a demo) may take a moment
+    to show in the broker's metadata: a missing one is looked for again for a while.
+    """
+    counts = {t: await _created(bootstrap, t) for t in topology.input_topics}
     if len(set(counts.values())) > 1:
         listing = ", ".join(f"{t}={n}" for t, n in sorted(counts.items()))
         raise ConfigurationError(
@@ -83,7 +87,8 @@ async def admin_topics(
 
 
 async def _created(bootstrap: str, topic: str, wait_s: float = 15.0) -> int:
-    """The partition count of a topic just created: its metadata may lag the creation."""
+    """The partition count of a topic maybe just created: its metadata may lag the
+    creation, so a topic not found is looked for again until ``wait_s`` has passed."""
     deadline = asyncio.get_running_loop().time() + wait_s
     while True:
         try:
@@ -121,7 +126,13 @@ def assemble(
     processor = BatchProcessor(topology, store, encoder, clock, c.conflict_retries)
     participants = command_participants(topology)
     relay = OutboxRelay(
-        store, producer, health, participants, clock=clock, interval_s=c.relay_interval_s
+        store,
+        producer,
+        health,
+        participants,
+        clock=clock,
+        interval_s=c.relay_interval_s,
+        hold_s=c.unsent_hold_s,
     )
     ownership = Ownership(
         store, relay, metrics, clock=clock, fenced_hold_s=c.session_timeout_ms / 1000
@@ -144,7 +155,7 @@ def assemble(
         router=router,
         processor=processor,
         relay=relay,
-        timers=TimerScanner(store, topology, health, clock),
+        timers=TimerScanner(store, topology, health, clock, unsent=relay),
         ownership=ownership,
         backpressure=Backpressure(c.max_in_flight_sagas, c.max_outbox),
     )

@@ -3,10 +3,11 @@
 CLOSED: commands flow. When, within the last ``window_s``, at least ``threshold`` step
 timeouts happened and they are at least half of the participant's outcomes (replies
 count as successes), the breaker OPENs: commands to that participant wait in the
-outbox. Timers are never held (``timers.py``): the held commands' step timeouts and the
-saga deadline keep running, so every saga still ends. After ``reset_s`` it is
-HALF_OPEN: one probe command goes out; a reply closes the breaker, another timeout
-opens it again.
+outbox, and their step timeouts wait with them, for at most ``unsent_hold_s``
+(``timers.py``); the saga deadline keeps running, so every saga still ends. Only the
+timeouts of commands that were sent count as failures. After ``reset_s`` it is
+HALF_OPEN: one probe command goes out; a reply closes the breaker, its timeout opens
+it again.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 One component owns it (the relay asks it before sending, the timer path and applied
 replies report to it); metrics only read it. Today that is a circuit breaker per
-participant (``breaker.py``): an open breaker holds commands in the outbox, but never
-holds timers, so a step's timeout and the saga's deadline still run and every saga
-still ends, compensated or parked, however long the participant stays silent.
+participant (``breaker.py``): an open breaker holds commands in the outbox. A held
+command's step timeout waits with it (it has not been sent, so nobody is silent yet),
+for at most ``unsent_hold_s``; the saga's deadline never waits, so every saga still
+ends, compensated or parked, however long the participant stays away.
 """
 
 from __future__ import annotations

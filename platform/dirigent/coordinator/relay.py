@@ -3,10 +3,11 @@
 Commands reach Kafka at least once (a crash between the broker's ack and the outbox
 delete re-sends them); their ids are deterministic, so participants drop the repeats.
 The delete is fenced (a zombie cannot forget a new owner's commands) and re-arms each
-command's step timeout from the moment the broker acknowledged it, so time spent in the
-outbox while the broker is down never counts as silence. A command a breaker holds is
-not re-armed: its timeout keeps running (see ``timers``), so a saga whose participant
-stays silent still ends.
+command's step timeout from the moment the broker acknowledged it. A command that has
+not left the outbox (a breaker holds it, or the broker refused the batch) is *unsent*:
+the relay remembers it, and ``hold_until`` tells the timer scanner to keep its step
+timeout on hold, for at most ``hold_s`` per stretch, so time in the outbox is not
+silence, while a saga whose participant stays away still ends.
 
 Faults never end the relay: a transient one is retried on the next round (and shown
 by ``degraded``), a fenced partition is handed back to ``on_fenced``.
@@ -15,7 +16,7 @@ by ``degraded``), a fenced partition is handed back to ``on_fenced``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -51,7 +52,12 @@ class OutboxRelay:
     pending: dict[int, int] = field(default_factory=dict)  # partition -> entries held
     degraded: str | None = None  # the last fault, until a round succeeds
     owners: Owners | None = None
+    hold_s: float = 60.0  # longest an unsent command's step timeout is held
     _dirty: set[int] = field(default_factory=set)
+    # partition -> timer id -> hold key (the timer id without its attempt), and
+    # partition -> hold key -> when that command was first seen unsent
+    _unsent: dict[int, dict[str, str]] = field(default_factory=dict)
+    _unsent_since: dict[int, dict[str, float]] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def notify(self, partitions: set[int]) -> None:
@@ -61,6 +67,19 @@ class OutboxRelay:
     def forget(self, partition: int) -> None:
         self._dirty.discard(partition)
         self.pending.pop(partition, None)
+        self._unsent.pop(partition, None)
+        self._unsent_since.pop(partition, None)
+
+    def hold_until(self, partition: int, timer_id: str) -> float | None:
+        """Until when the step timeout ``timer_id`` is held, if its command is unsent.
+
+        ``None``: the command left the outbox (or was never seen here): its timeout
+        runs. A time in the past: it has been unsent for longer than ``hold_s``.
+        """
+        key = self._unsent.get(partition, {}).get(timer_id)
+        if key is None:
+            return None
+        return self._unsent_since[partition][key] + self.hold_s
 
     async def run(self, owned: Callable[[], set[int]]) -> None:
         """Relay until cancelled: on notification, and every ``interval_s`` for all."""
@@ -100,29 +119,56 @@ class OutboxRelay:
         Entries a breaker holds stay (in order) and are paged past, so one silent
         participant never holds up the others.
         """
+        round_ = _Round()
+        complete = False
+        try:
+            complete = await self._pages(partition, round_)
+        finally:
+            self._remember(partition, round_, complete=complete)
+        if complete:
+            self.pending[partition] = round_.held
+
+    async def _pages(self, partition: int, round_: _Round) -> bool:
+        """Send what may go, page by page; False if the partition is no longer ours."""
         after: bytes | None = None
-        held = 0
         while True:
             token = self._token(partition)
             if token is None:
-                return  # no longer ours
+                return False
             entries = await self.store.outbox_pending(partition, self.batch, after=after)
             if not entries:
-                break
+                return True
             now = self.clock()
             ready: list[tuple[bytes, OutboxRecord]] = []
             for entry_id, rec in entries:
+                round_.unsent_now(rec)  # until the broker acknowledges it
                 participant = self.participant_of.get(rec.topic)
                 if participant is not None and not self.health.may_send(participant, now):
-                    held += 1
+                    round_.held += 1
                 else:
                     ready.append((entry_id, rec))
-            if ready and not await self._send(partition, token, ready):
-                return  # fenced out: the new owner re-sends what we could not forget
+            if ready:
+                if not await self._send(partition, token, ready):
+                    return False  # fenced out: the new owner re-sends what we could not forget
+                round_.sent_now(rec for _, rec in ready)
             if len(entries) < self.batch:
-                break
+                return True
             after = entries[-1][0]  # what is before it was sent or is held (counted)
-        self.pending[partition] = held
+
+    def _remember(self, partition: int, round_: _Round, *, complete: bool) -> None:
+        """Keep what this round left unsent; a round cut short keeps the last round's
+        too (the pages it did not reach), less what it sent."""
+        if self._token(partition) is None:  # not ours (any more): nothing to hold
+            self._unsent.pop(partition, None)
+            self._unsent_since.pop(partition, None)
+            return
+        unsent = round_.unsent
+        if not complete:
+            earlier = self._unsent.get(partition, {})
+            unsent = {**{t: k for t, k in earlier.items() if t not in round_.sent}, **unsent}
+        now, since = self.clock(), self._unsent_since.get(partition, {})
+        self._unsent[partition] = unsent
+        self._unsent_since[partition] = {k: since.get(k, now) for k in set(unsent.values())}
 
     def _token(self, partition: int) -> str | None:
         return self.owners.token_of(partition) if self.owners is not None else None
@@ -147,3 +193,24 @@ class OutboxRelay:
             return False
         self.sent += len(ready)
         return True
+
+
+@dataclass
+class _Round:
+    """What one flush of a partition saw: commands still unsent (timer id -> hold key:
+    the timer id without its attempt), those the broker acknowledged, entries held."""
+
+    unsent: dict[str, str] = field(default_factory=dict)
+    sent: set[str] = field(default_factory=set)
+    held: int = 0
+
+    def unsent_now(self, rec: OutboxRecord) -> None:
+        if rec.rearm is not None:
+            timer_id = rec.rearm[0]
+            self.unsent[timer_id] = timer_id.rpartition(":")[0] or timer_id
+
+    def sent_now(self, records: Iterable[OutboxRecord]) -> None:
+        for rec in records:
+            if rec.rearm is not None:
+                self.unsent.pop(rec.rearm[0], None)
+                self.sent.add(rec.rearm[0])

@@ -38,6 +38,9 @@ class CoordinatorSettings(BaseSettings):
     max_outbox: int = 100_000
     breaker_failure_threshold: int = 5
     breaker_reset_s: float = 10.0
+    # How long a command that has not left the outbox (an open breaker holds it, or the
+    # broker is away) keeps its step timeout on hold; past that the timeout runs again.
+    unsent_hold_s: float = 60.0
     seen_ttl_s: int = 7 * 24 * 3600
     terminal_ttl_s: int = 7 * 24 * 3600
     conflict_retries: int = 3
