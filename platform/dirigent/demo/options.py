@@ -46,9 +46,9 @@ class DemoOptions:
         # Every saga sends about five commands, each holding a participant partition for
         # ``latency_ms``; steps that time out are re-sent (answered from the store) and
         # compensated, which queues behind the rest: allow for that work too.
-        # The slowest saga that still settles: a silent step's attempts, then two
-        # compensations whose attempts run out while a breaker holds their commands
-        # (3 + 5 + 5 step timeouts of 10 s, plus backoffs): about 200 s.
+        # The slowest saga that still settles: a silent step's attempts and a silent
+        # compensation's (3 + 5 step timeouts of 10 s, plus backoffs), with the tail's
+        # breaker holding re-sends for up to unsent_hold_s (60 s): about 200 s.
         queued_s = self.sagas * 5 * self.latency_ms / 1000 / max(1, self.partitions) * 4
         return 240.0 + 0.1 * max(0, self.sagas - 1000) + queued_s
 

@@ -111,11 +111,13 @@ def test_the_ledger_check_catches_a_double_effect_and_a_wrong_order() -> None:
 
 
 def test_cli_prints_the_summary_as_json(infra: Infra) -> None:
+    # No silences: the CLI's 10 s step timeouts would make the run's length a matter of
+    # luck (a silent step, then a silent compensation: 80 s); the fixture covers them.
     env = {**os.environ, "DIRIGENT_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
            "DIRIGENT_REDIS_URL": infra.redis_url}  # fmt: skip
     proc = subprocess.run(
         [sys.executable, "-c", "from dirigent.cli import main; main()",
-         "demo", "--sagas", "20", "--json", "--timeout-s", "60"],
+         "demo", "--sagas", "20", "--json", "--timeout-s", "60", "--silent-rate", "0"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=110, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
