@@ -4,7 +4,7 @@ from dirigent.store._errors import map_redis_errors
 from dirigent.store.idempotency import IdempotencySettings, IdempotencyStore
 from dirigent.store.keys import PartitionKeys
 from dirigent.store.memory import MemorySagaStore
-from dirigent.store.model import StoredSaga, Write, WriteOutcome
+from dirigent.store.model import StoredSaga, Write, WriteOutcome, WriteResult
 from dirigent.store.outbox import OutboxRecord
 from dirigent.store.port import SagaStorePort
 from dirigent.store.saga_store import SagaStore
@@ -20,5 +20,6 @@ __all__ = [
     "StoredSaga",
     "Write",
     "WriteOutcome",
+    "WriteResult",
     "map_redis_errors",
 ]
