@@ -24,6 +24,7 @@ from dirigent.errors import ConfigurationError, TransportError
 from dirigent.events import AvroCodec, EnvelopeLimits
 from dirigent.saga.steps import participant_of
 from dirigent.store import SagaStore, SagaStorePort
+from dirigent.store._packing import with_c_packing
 from dirigent.transport import ConsumerSettings, RawProducer, TopicSpec, ensure_topics
 from dirigent.transport.group import GroupConsumer
 from dirigent.transport.reader import partition_count
@@ -48,9 +49,10 @@ class Parts:
 
 def redis_client(url: str) -> Redis:
     """A Redis client that never waits for ever: a hung server is a retryable fault."""
-    return Redis.from_url(
+    client = Redis.from_url(
         url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=15
     )
+    return with_c_packing(client)  # the store's calls carry many arguments
 
 
 async def input_partitions(bootstrap: str, topology: Topology) -> dict[str, int]:
