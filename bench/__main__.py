@@ -119,14 +119,16 @@ def _table(r: dict[str, Any]) -> str:
         ("sagas/s", r["sagas_per_s"], "ratio vs raw", r["ratio_vs_raw"]),
         ("p50 step ms", r["p50_step_ms"], "raw p50 step ms", r["raw_pipe_p50_step_ms"]),
         ("p99 step ms", r["p99_step_ms"], "raw p99 step ms", r["raw_pipe_p99_step_ms"]),
-    ]
+        ("coord CPU ms/step", r["coordinator_stats"].get("cpu_ms_per_step"),
+         "Redis trips/step", r["coordinator_stats"].get("redis_round_trips_per_step")),
+    ]  # fmt: skip
     p, e = r["params"], r["env"]
     head = (
         f"{p['sagas']} sagas x 3 steps, {p['in_flight']} in flight, {p['partitions']} "
         f"partitions, {e['cores']} cores, Python {e['python']}, Kafka {e['kafka']}"
     )
     lines = [head, "-" * len(head)]
-    lines += [f"{a:<16}{fmt(b):>12}    {c:<18}{fmt(d):>12}" for a, b, c, d in rows]
+    lines += [f"{a:<18}{fmt(b):>10}    {c:<18}{fmt(d):>12}" for a, b, c, d in rows]
     return "\n".join(lines)
 
 
