@@ -230,7 +230,7 @@ class BatchProcessor:
             return Write(r.message_id, r.saga_id, outbox=admin, cancel_timers=fired,
                          watermark=watermark, now=now)  # fmt: skip
         causation = r.message_id
-        outbox = [self.encoder.command(c, causation_id=causation) for c in d.commands]
+        outbox = [self.encoder.command(c, causation_id=causation, at=now) for c in d.commands]
         if d.transition is not None:
             audit = self.encoder.transition(
                 d.transition, message_id=r.message_id, causation_id=causation, partition=partition
