@@ -20,6 +20,9 @@ from redis.exceptions import DataError
 __all__ = ["with_c_packing"]
 
 
+_UTF8 = frozenset({"utf-8", "utf8", "UTF-8"})
+
+
 class _CPacking:
     encoder: Any
 
@@ -29,8 +32,13 @@ class _CPacking:
             args = (*first.encode().split(), *args[1:])
         elif b" " in first:
             args = (*first.split(), *args[1:])
-        encode = self.encoder.encode
-        packed: Any = tuple(a if type(a) is bytes else bytes(encode(a)) for a in args)
+        encoder = self.encoder
+        if encoder.encoding in _UTF8 and encoder.encoding_errors == "strict":
+            try:  # str, bytes, int and float as redis-py's Encoder writes them
+                return [hiredis.pack_command(args)]
+            except TypeError:
+                pass  # a memoryview, a bool...: the Encoder says what it makes of it
+        packed: Any = tuple(a if type(a) is bytes else bytes(encoder.encode(a)) for a in args)
         try:
             return [hiredis.pack_command(packed)]
         except TypeError as exc:
