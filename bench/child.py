@@ -29,7 +29,7 @@ from dirigent.coordinator import Coordinator, CoordinatorSettings
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.child")
-    parser.add_argument("role", choices=("coordinator", "pipe"))
+    parser.add_argument("role", choices=("coordinator", "pipe", "avro-pipe"))
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--redis", required=True)
     parser.add_argument("--prefix", required=True)
@@ -149,8 +149,9 @@ def _summed(samples: dict[str, float]) -> dict[str, float]:
 
 
 async def _pipe(args: argparse.Namespace) -> dict[str, Any]:
+    codec = bench_codec() if args.role == "avro-pipe" else None
     pipe = RawPipe(args.bootstrap, f"{args.prefix}-pipe.in", f"{args.prefix}-pipe.out",
-                   group=args.group)  # fmt: skip
+                   group=args.group, codec=codec)  # fmt: skip
     task = asyncio.create_task(pipe.run())
 
     def ready() -> bool:

@@ -129,18 +129,21 @@ async def run_sagas(p: Params, run: str) -> tuple[Figures, dict[str, Any]]:
     return tally.figures(), stats
 
 
-async def run_pipe(p: Params, run: str) -> tuple[Figures, dict[str, Any]]:
-    prefix = f"bench{run}"
+async def run_pipe(p: Params, run: str, *, avro: bool = False) -> tuple[Figures, dict[str, Any]]:
+    """The raw byte pipe, or (``avro``) the Avro decode/encode pipe, same shape."""
+    prefix = f"bench{run}{'a' if avro else ''}"
     topics = [f"{prefix}-pipe.in", f"{prefix}-pipe.out"]
     await ensure_topics(p.bootstrap, [TopicSpec(t, p.partitions) for t in topics])
     tally = Tally(warmup=p.warmup, measured=p.sagas)
     try:
         echo = BatchConsumer(p.bootstrap, [f"{prefix}-pipe.out"], group_id=f"bench-echo-{run}",
                              settings=ConsumerSettings(max_poll_records=1000))  # fmt: skip
-        child = await Child.spawn("pipe", p, prefix, f"bench-pipe-{run}")
+        role = "avro-pipe" if avro else "pipe"
+        child = await Child.spawn(role, p, prefix, f"bench-{role}-{run}")
         try:
             async with echo, RawProducer(p.bootstrap) as producer:
-                feeder = Feeder(producer, chain_record(prefix, run),
+                codec = bench_codec() if avro else None
+                feeder = Feeder(producer, chain_record(prefix, run, codec),
                                 total=p.warmup + p.sagas + p.in_flight,
                                 in_flight=p.in_flight)  # fmt: skip
                 await _drive(feeder.run, lambda: observe_pipe(echo, producer, feeder, tally),
