@@ -38,6 +38,11 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--skip-pipe", action="store_true", help="no pipe baselines")
     parser.add_argument("--skip-avro-pipe", action="store_true", help="no Avro pipe baseline")
     parser.add_argument(
+        "--skip-half-load",
+        action="store_true",
+        help="no open-loop run at half the measured maximum (latency under load)",
+    )
+    parser.add_argument(
         "--fsync-always",
         action="store_true",
         help="run the sagas once more with Redis appendfsync always (restored after)",
@@ -57,6 +62,7 @@ async def _main(a: argparse.Namespace) -> dict[str, Any]:
     durability = await _durability(a.redis)
     saga, stats = await run_sagas(p, run)
     always = await _fsync_always(p, a.redis) if a.fsync_always else None
+    half = None if a.skip_half_load else await _half_load(p, saga.sagas_per_s / 2)
     pipe, pipe_stats = (None, {}) if a.skip_pipe else await run_pipe(p, run)
     skip_avro = a.skip_pipe or a.skip_avro_pipe
     avro, avro_stats = (None, {}) if skip_avro else await run_pipe(p, run, avro=True)
@@ -87,6 +93,7 @@ async def _main(a: argparse.Namespace) -> dict[str, Any]:
         "env": await _environment(a.redis),
         "durability": durability,
         "fsync_always": always,
+        "half_load": half,
         "load_avg_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
     }  # fmt: skip
     return result
@@ -106,6 +113,17 @@ async def _durability(redis_url: str) -> dict[str, Any]:
         "kafka": {"nodes": 1, "replication_factor": 1, "note": "single KRaft node"},
         "redis": {"appendonly": aof.get("appendonly"), "appendfsync": fsync.get("appendfsync")},
     }
+
+
+async def _half_load(p: Params, rate: float) -> dict[str, Any]:
+    """Open loop at ``rate`` sagas/s (half the closed loop's maximum): the latencies a
+    service sees when the coordinator is not the bottleneck."""
+    saga, _ = await run_sagas(p, new_run_id(), rate=rate)
+    return {
+        "sagas_per_s_offered": round(rate, 1), "steps_per_s": round(saga.steps_per_s, 1),
+        "p50_step_ms": saga.p50_step_ms, "p99_step_ms": saga.p99_step_ms,
+        "p99_saga_ms": saga.p99_saga_ms,
+    }  # fmt: skip
 
 
 async def _fsync_always(p: Params, redis_url: str) -> dict[str, Any]:
@@ -185,6 +203,8 @@ def _table(r: dict[str, Any]) -> str:
         ("p99 step ms", r["p99_step_ms"], "raw p99 step ms", r["raw_pipe_p99_step_ms"]),
         ("", None, "Avro pipe steps/s", r["avro_pipe_steps_per_s"]),
         ("", None, "ratio vs Avro pipe", r["ratio_vs_avro_pipe"]),
+        ("half-load p99 step", (r["half_load"] or {}).get("p99_step_ms"),
+         "half-load p99 saga", (r["half_load"] or {}).get("p99_saga_ms")),
         ("fsync always st/s", (r["fsync_always"] or {}).get("steps_per_s"),
          "load avg before", r["load_avg_1m"]["before"]),
         ("coord CPU ms/step", r["coordinator_stats"].get("cpu_ms_per_step"),

@@ -9,6 +9,7 @@ the next hop's output record of the same chain (both Kafka timestamps).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from bench.pipe import HOP
@@ -24,12 +25,15 @@ PIPE_HOPS = 3
 
 
 class Feeder:
-    """Produces ``total`` starts, never more than ``in_flight`` unfinished at a time."""
+    """Produces ``total`` starts: never more than ``in_flight`` unfinished at a time
+    (closed loop), or, with ``rate``, at that many per second whatever happens (open
+    loop). Remembers when each start (by record key) was acknowledged."""
 
     def __init__(self, producer: RawProducer, make: Callable[[int], OutgoingRecord], *,
-                 total: int, in_flight: int) -> None:  # fmt: skip
-        self.producer, self.make, self.total = producer, make, total
+                 total: int, in_flight: int, rate: float | None = None) -> None:  # fmt: skip
+        self.producer, self.make, self.total, self.rate = producer, make, total, rate
         self.placed = 0
+        self.published: dict[bytes, float] = {}  # record key -> epoch ms
         self._credit = in_flight
         self._wake = asyncio.Event()
         self._wake.set()
@@ -40,16 +44,35 @@ class Feeder:
             self._wake.set()
 
     async def run(self) -> None:
+        if self.rate is not None:
+            await self._open_loop(self.rate)
+            return
         while self.placed < self.total:
             await self._wake.wait()
             self._wake.clear()
             k = min(self._credit, self.total - self.placed)
             if k <= 0:
                 continue
-            records = [self.make(self.placed + i) for i in range(k)]
             self._credit -= k
-            self.placed += k
-            await self.producer.send_batch(records)
+            await self._place(k)
+
+    async def _open_loop(self, rate: float) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        while self.placed < self.total:
+            due = min(self.total, int((loop.time() - began) * rate) + 1)
+            if due > self.placed:
+                await self._place(due - self.placed)
+            await asyncio.sleep(0.01)
+
+    async def _place(self, k: int) -> None:
+        records = [self.make(self.placed + i) for i in range(k)]
+        self.placed += k
+        await self.producer.send_batch(records)
+        now_ms = time.time() * 1000
+        for r in records:
+            if r.key is not None:
+                self.published[r.key] = now_ms
 
 
 def order_record(prefix: str, codec: AvroCodec, run: str) -> Callable[[int], OutgoingRecord]:
@@ -81,6 +104,9 @@ async def observe_sagas(consumer: BatchConsumer, codec: AvroCodec,
                         tally.steps.append((at, at - produced))
                 if t.to_status == "COMPLETED":
                     tally.completions.append(at)
+                    started = feeder.published.pop(t.saga_id.encode(), None)
+                    if started is not None:
+                        tally.sagas.append((at, at - started))
                     finished += 1
                 elif t.to_status != "RUNNING":
                     raise RuntimeError(f"saga {t.saga_id} ended {t.to_status}: {t.reason}")

@@ -97,7 +97,11 @@ def _deadline_s(p: Params) -> float:
     return 120 + (p.warmup + p.sagas + p.in_flight) / 100  # a generous floor of 100 sagas/s
 
 
-async def run_sagas(p: Params, run: str) -> tuple[Figures, dict[str, Any]]:
+async def run_sagas(
+    p: Params, run: str, *, rate: float | None = None
+) -> tuple[Figures, dict[str, Any]]:
+    """The saga run: closed loop (``p.in_flight`` at once), or open loop at ``rate``
+    sagas/s."""
     prefix, codec = f"bench{run}", bench_codec()
     topics = [f"{prefix}-{d}.{k}" for d in DOMAINS for k in ("commands", "events")]
     topics.append(f"{prefix}.transitions")
@@ -113,9 +117,9 @@ async def run_sagas(p: Params, run: str) -> tuple[Figures, dict[str, Any]]:
             child = await Child.spawn("coordinator", p, prefix, group)
             try:
                 async with observer, RawProducer(p.bootstrap) as producer:
-                    feeder = Feeder(producer, order_record(prefix, codec, run),
-                                    total=p.warmup + p.sagas + p.in_flight,
-                                    in_flight=p.in_flight)  # fmt: skip
+                    total = p.warmup + p.sagas + (p.in_flight if rate is None else 0)
+                    feeder = Feeder(producer, order_record(prefix, codec, run), total=total,
+                                    in_flight=p.in_flight, rate=rate)  # fmt: skip
                     await _drive(feeder.run, lambda: observe_sagas(
                         observer, codec, part.sent_at, feeder, tally), _deadline_s(p))  # fmt: skip
             except BaseException as exc:  # said before the child's stop, which may hide it
