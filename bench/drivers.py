@@ -15,7 +15,7 @@ from collections.abc import Callable
 from bench.pipe import HOP
 from bench.shop import order
 from bench.tally import Tally
-from dirigent.events import AvroCodec, Envelope, SagaTransition
+from dirigent.events import AvroCodec, Envelope, read_transitions
 from dirigent.transport import BatchConsumer, InboundRecord, OutgoingRecord, RawProducer
 from sagas.contracts.shop import ReserveStock, StockLine
 
@@ -94,9 +94,7 @@ async def observe_sagas(consumer: BatchConsumer, codec: AvroCodec,
         batch = await consumer.getmany(timeout_ms=100)
         finished = 0
         for records in batch.values():
-            for r in records:
-                t = codec.decode(r.value or b"", reader=SagaTransition)
-                assert isinstance(t, SagaTransition)
+            for t in (t for r in records for t in read_transitions(codec, r.value or b"")):
                 at = t.timestamp.timestamp() * 1000
                 if t.step is not None:
                     produced = sent_at.pop((t.saga_id, t.step), None)

@@ -12,7 +12,7 @@ from dirigent.config import Settings
 from dirigent.coordinator.backpressure import Backpressure
 from dirigent.coordinator.inputs import Router
 from dirigent.coordinator.metrics import CoordinatorMetrics
-from dirigent.coordinator.outbound import OutboundEncoder
+from dirigent.coordinator.outbound import OutboundEncoder, TransitionBatcher
 from dirigent.coordinator.ownership import Ownership
 from dirigent.coordinator.participants import ParticipantHealth
 from dirigent.coordinator.processor import BatchProcessor
@@ -101,6 +101,21 @@ async def _created(bootstrap: str, topic: str, wait_s: float = 15.0) -> int:
             await asyncio.sleep(0.2)
 
 
+async def transitions_batchable(
+    bootstrap: str, config: CoordinatorSettings, partitions: dict[str, int]
+) -> bool:
+    """Whether the relay may join transitions (``events/transitions.py``): the topic
+    exists with the saga topics' partition count, so a batch's partition is the one
+    each of its sagas' ids hashes to."""
+    if not (config.publish_transitions and config.batch_transitions):
+        return False
+    try:
+        count = await partition_count(bootstrap, config.transitions_topic)
+    except TransportError:
+        return False  # not there yet (created on first write): one record each
+    return count == max(partitions.values(), default=0)
+
+
 def assemble(
     *,
     ident: str,
@@ -115,6 +130,7 @@ def assemble(
     health: ParticipantHealth,
     metrics: CoordinatorMetrics,
     clock: Callable[[], float],
+    batch_transitions: bool = False,
 ) -> Parts:
     c = config
     store = SagaStore(redis, c.group_id, c.seen_ttl_s, c.terminal_ttl_s)
@@ -140,6 +156,8 @@ def assemble(
         store, relay, metrics, clock=clock, fenced_hold_s=c.session_timeout_ms / 1000
     )
     relay.owners = ownership  # the relay sends only for partitions we own
+    if batch_transitions:
+        relay.combine = TransitionBatcher(encoder)
     consumer = GroupConsumer(
         settings.kafka_bootstrap, (*topology.input_topics, c.admin_topic_name), group_id=c.group_id,
         on_assigned=ownership.assigned, on_revoked=ownership.revoked,

@@ -36,7 +36,7 @@ class HeaderMaker:
         type: str,
         schema_ref: str,
         message_id: str,
-        saga_id: str,
+        saga_id: str | None,
         at: float,
         causation_id: str | None = None,
         correlation_id: str | None = None,
@@ -47,14 +47,16 @@ class HeaderMaker:
             constants = self._constants[(type, schema_ref)] = (type.encode(), schema_ref.encode())
         if at != self._time_at:
             self._time_at, self._time = at, _time_bytes(at)
-        mid, sid = message_id.encode(), saga_id.encode()
-        corr = sid if correlation_id is None else correlation_id.encode()
+        mid = message_id.encode()
+        sid = saga_id.encode() if saga_id is not None else None
+        corr = correlation_id.encode() if correlation_id is not None else sid or mid
         headers: tuple[tuple[str, bytes], ...] = (
             ("dirigent-id", mid), ("dirigent-type", constants[0]),
             ("dirigent-source", self.source), ("dirigent-time", self._time),
             ("dirigent-correlation-id", corr), ("dirigent-schema", constants[1]),
-            ("dirigent-saga-id", sid),
         )  # fmt: skip
+        if sid is not None:
+            headers += (("dirigent-saga-id", sid),)
         if causation_id is not None:
             headers += (("dirigent-causation-id", causation_id.encode()),)
         self._check(headers)

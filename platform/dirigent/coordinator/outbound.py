@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from dirigent.coordinator.headers import HeaderMaker
-from dirigent.events import AvroCodec, Envelope, Event, OpsAudit, SagaTransition
+from dirigent.events import (
+    AvroCodec,
+    Envelope,
+    Event,
+    OpsAudit,
+    SagaTransition,
+    SagaTransitionBatch,
+    batch_transitions,
+)
 from dirigent.saga import AdminRequested, Command, Decision, SagaState, Transition
 from dirigent.store import OutboxRecord
-from dirigent.transport import InboundRecord
+from dirigent.transport import InboundRecord, OutgoingRecord
 
-__all__ = ["OutboundEncoder"]
+__all__ = ["OutboundEncoder", "TransitionBatcher"]
 
 
 class OutboundEncoder:
@@ -29,6 +39,7 @@ class OutboundEncoder:
         self.transitions_topic = transitions_topic
         self.audit_topic = audit_topic
         self._headers = HeaderMaker(source)
+        self.clock = time.time
         self._refs: dict[type[Event], str] = {}
 
     def command(self, cmd: Command, *, causation_id: str, at: float) -> OutboxRecord:
@@ -128,6 +139,53 @@ class OutboundEncoder:
         )
         value = self.codec.encode(record)
         return OutboxRecord(self.audit_topic, saga_id.encode(), value, tuple(env.to_headers()))
+
+
+class TransitionBatcher:
+    """Joins the transitions among records the relay sends for one partition into
+    ``SagaTransitionBatch`` records (``events/transitions.py``), at most ``max_items``
+    or about ``max_bytes`` each, sent to that partition; other records pass unchanged.
+    """
+
+    def __init__(
+        self, encoder: OutboundEncoder, *, max_items: int = 500, max_bytes: int = 512 * 1024
+    ) -> None:
+        self.encoder, self.max_items, self.max_bytes = encoder, max_items, max_bytes
+        self.topic = encoder.transitions_topic
+
+    def __call__(self, partition: int, records: Sequence[OutboxRecord]) -> list[OutgoingRecord]:
+        out: list[OutgoingRecord] = []
+        run: list[OutboxRecord] = []
+        size = 0
+        for r in records:
+            if r.topic != self.topic:
+                out.append(
+                    OutgoingRecord(r.topic, r.value, r.key, r.headers, partition=r.partition)
+                )
+                continue
+            if run and (len(run) >= self.max_items or size + len(r.value) > self.max_bytes):
+                out.append(self._batch(partition, run))
+                run, size = [], 0
+            run.append(r)
+            size += len(r.value)
+        if run:
+            out.append(self._batch(partition, run))
+        return out
+
+    def _batch(self, partition: int, run: list[OutboxRecord]) -> OutgoingRecord:
+        first = run[0]
+        if len(run) == 1:
+            return OutgoingRecord(first.topic, first.value, first.key, first.headers)
+        e = self.encoder
+        value = batch_transitions(e.codec, [r.value for r in run])
+        first_id = next((v.decode() for n, v in first.headers if n == "dirigent-id"), "")
+        headers = e._headers.make(
+            type=SagaTransitionBatch.event_type, schema_ref=e._ref(SagaTransitionBatch),
+            message_id=f"{first_id}+{len(run) - 1}", saga_id=None, at=e.clock(),
+        )  # fmt: skip
+        return OutgoingRecord(
+            first.topic, value, str(partition).encode(), headers, partition=partition
+        )
 
 
 def _note(decision: Decision) -> str:

@@ -65,6 +65,8 @@ class OutboxRelay:
     owners: Owners | None = None
     hold_s: float = 60.0  # longest an unsent command's step timeout is held
     sweep_s: float = 30.0  # read every owned outbox back this often, whatever happened
+    # joins records to send (the transitions batcher); None: each record as it is
+    combine: Callable[[int, Sequence[OutboxRecord]], list[OutgoingRecord]] | None = None
     unsent: UnsentCommands = field(init=False)
     _dirty: set[int] = field(default_factory=set)
     _recover: set[int] = field(default_factory=set)
@@ -236,10 +238,13 @@ class OutboxRelay:
 
     async def _send(self, partition: int, token: str, ready: list[Entry]) -> bool:
         """Produce ``ready`` and forget it; False if a newer owner fenced us out."""
-        records = [
-            OutgoingRecord(r.topic, r.value, r.key, r.headers, partition=r.partition)
-            for _, r in ready
-        ]
+        if self.combine is not None:
+            records = self.combine(partition, [r for _, r in ready])
+        else:
+            records = [
+                OutgoingRecord(r.topic, r.value, r.key, r.headers, partition=r.partition)
+                for _, r in ready
+            ]
         await self.producer.send_batch(records)
         acked = self.clock()
         rearm = [(r.rearm[0], acked + r.rearm[1]) for _, r in ready if r.rearm is not None]

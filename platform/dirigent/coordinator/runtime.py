@@ -29,6 +29,7 @@ from dirigent.coordinator.assembly import (
     assemble,
     input_partitions,
     redis_client,
+    transitions_batchable,
 )
 from dirigent.coordinator.breaker import Breakers, BreakerState
 from dirigent.coordinator.health import HealthServer
@@ -47,6 +48,7 @@ from dirigent.events import (
     OpsAudit,
     SagaAdmin,
     SagaTransition,
+    SagaTransitionBatch,
     SchemaCatalog,
     SingleObjectCodec,
 )
@@ -88,7 +90,14 @@ class Coordinator:
         self.config = config or CoordinatorSettings()
         self.topology = Topology.of(sagas, self.config.extra_topics)
         self.codec = codec or SingleObjectCodec(
-            SchemaCatalog(), models=[*self.topology.models, SagaTransition, SagaAdmin, OpsAudit]
+            SchemaCatalog(),
+            models=[
+                *self.topology.models,
+                SagaTransition,
+                SagaTransitionBatch,
+                SagaAdmin,
+                OpsAudit,
+            ],
         )
         self.metrics = metrics or CoordinatorMetrics()
         self.clock = clock
@@ -132,12 +141,14 @@ class Coordinator:
     async def _run(self, redis: Redis, producer: RawProducer) -> None:
         partitions = await input_partitions(self.settings.kafka_bootstrap, self.topology)
         partitions = await admin_topics(self.settings.kafka_bootstrap, self.config, partitions)
+        batch = await transitions_batchable(self.settings.kafka_bootstrap, self.config, partitions)
         if self.config.check_versions:
             await self._check_versions(redis, max(partitions.values(), default=1))
         p = self.parts = assemble(
             ident=self.id, settings=self.settings, config=self.config, topology=self.topology,
             codec=self.codec, limits=self.limits, partitions=partitions, redis=redis,
             producer=producer, health=self.health, metrics=self.metrics, clock=self.clock,
+            batch_transitions=batch,
         )  # fmt: skip
         server = None
         if self.config.metrics_port is not None:

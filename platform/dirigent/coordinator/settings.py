@@ -30,6 +30,9 @@ class CoordinatorSettings(BaseSettings):
     admin_topic: str = ""
     audit_topic: str = "dirigent.ops.audit"
     publish_transitions: bool = True
+    # Join the transitions the relay sends together into SagaTransitionBatch records (only
+    # when the transitions topic has as many partitions as the saga topics).
+    batch_transitions: bool = True
     poll_timeout_ms: int = 100
     max_batch_records: int = 1000
     timer_interval_s: float = 0.2

@@ -12,12 +12,19 @@ The evolution check lives in ``dirigent.events.compat`` (it imports the ``avro``
 which services do not need at runtime).
 """
 
-from dirigent.events.builtin import BUILTIN_SCHEMAS, OpsAudit, SagaAdmin, SagaTransition
+from dirigent.events.builtin import (
+    BUILTIN_SCHEMAS,
+    OpsAudit,
+    SagaAdmin,
+    SagaTransition,
+    SagaTransitionBatch,
+)
 from dirigent.events.catalog import AvroSchema, SchemaCatalog, load_avsc, parse_standalone
 from dirigent.events.codec import SINGLE_OBJECT_MAGIC, AvroCodec, SingleObjectCodec, schema_of
 from dirigent.events.envelope import DEFAULT_LIMITS, HEADERS, Envelope, EnvelopeLimits
 from dirigent.events.model import Event, Record
 from dirigent.events.registry import CONFLUENT_MAGIC, RegistryCodec, SchemaRegistryClient
+from dirigent.events.transitions import batch_transitions, read_transitions
 
 __all__ = [
     "BUILTIN_SCHEMAS",
@@ -35,10 +42,13 @@ __all__ = [
     "RegistryCodec",
     "SagaAdmin",
     "SagaTransition",
+    "SagaTransitionBatch",
     "SchemaCatalog",
     "SchemaRegistryClient",
     "SingleObjectCodec",
+    "batch_transitions",
     "load_avsc",
     "parse_standalone",
+    "read_transitions",
     "schema_of",
 ]

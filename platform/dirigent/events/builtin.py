@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dirigent.events.model import Event
 
-__all__ = ["BUILTIN_SCHEMAS", "OpsAudit", "SagaAdmin", "SagaTransition"]
+__all__ = ["BUILTIN_SCHEMAS", "OpsAudit", "SagaAdmin", "SagaTransition", "SagaTransitionBatch"]
 
 BUILTIN_SCHEMAS = Path(str(files("dirigent.events") / "avro"))
 
@@ -32,6 +32,12 @@ class SagaTransition(Event, schema=BUILTIN_SCHEMAS / "SagaTransition.avsc"):
     definition_version: int = 1
     cause: str = ""
     commands: list[str] = []
+
+
+class SagaTransitionBatch(Event, schema=BUILTIN_SCHEMAS / "SagaTransitionBatch.avsc"):
+    """Consecutive transitions of one coordinator partition, in order, in one record."""
+
+    transitions: list[SagaTransition]
 
 
 class OpsAudit(Event, schema=BUILTIN_SCHEMAS / "OpsAudit.avsc"):

@@ -80,6 +80,15 @@ class AvroCodec:
             raise ContractError(f"cannot encode {schema.name}: {exc}") from exc
         return buf.getvalue()
 
+    def framed(self, model: type[Event], body: bytes) -> bytes:
+        """``body`` (an Avro datum of ``model``'s schema, already encoded) with the frame
+        naming that schema."""
+        return self._frame(self.writer_schema(model)) + body
+
+    def body_of(self, data: bytes) -> bytes:
+        """The encoded datum of ``data``, without its frame."""
+        return bytes(data[self._unframe(bytes(data))[1] :])
+
     def decode_raw(self, data: bytes) -> tuple[str, dict[str, Any]]:
         """The writer's schema name and the datum as written (no model, no resolution)."""
         writer, offset = self._unframe(bytes(data))

@@ -10,12 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dirigent.events import OpsAudit, SagaTransition, SchemaCatalog, SingleObjectCodec
+from dirigent.events import (
+    OpsAudit,
+    SagaTransition,
+    SagaTransitionBatch,
+    SchemaCatalog,
+    SingleObjectCodec,
+    read_transitions,
+)
 from dirigent.transport.reader import partition_count, partition_for, read_partition
 
 __all__ = ["HistoryEntry", "saga_history"]
 
 _CODEC = SingleObjectCodec(SchemaCatalog(), models=[SagaTransition, OpsAudit])
+_TYPE = "dirigent-type"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +68,21 @@ async def _own_records(bootstrap: str, topic: str, saga_id: str) -> list[bytes]:
             if r.key == key]  # fmt: skip
 
 
+async def _transition_records(bootstrap: str, topic: str, saga_id: str) -> list[bytes]:
+    """Values of the saga's own transition records, and of every batch (which carries
+    many sagas' transitions) on its partition."""
+    key, batch = saga_id.encode(), SagaTransitionBatch.event_type.encode()
+    partition = partition_for(saga_id, await partition_count(bootstrap, topic))
+    return [r.value or b"" async for r in read_partition(bootstrap, topic, partition)
+            if r.key == key or (_TYPE, batch) in r.headers]  # fmt: skip
+
+
 async def _transitions(bootstrap: str, saga_id: str, topic: str) -> list[HistoryEntry]:
     out = []
-    for value in await _own_records(bootstrap, topic, saga_id):
-        t = _CODEC.decode(value, reader=SagaTransition)
-        if not isinstance(t, SagaTransition) or t.saga_id != saga_id:
+    mine = [t for value in await _transition_records(bootstrap, topic, saga_id)
+            for t in read_transitions(_CODEC, value)]  # fmt: skip
+    for t in mine:
+        if t.saga_id != saga_id:
             continue
         what = f"{t.from_status or 'new'} -> {t.to_status}"
         out.append(HistoryEntry(

@@ -11,10 +11,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dirigent.coordinator.headers import HeaderMaker
-from dirigent.coordinator.outbound import OutboundEncoder
+from dirigent.coordinator.outbound import OutboundEncoder, TransitionBatcher
 from dirigent.errors import EnvelopeError
-from dirigent.events import Envelope, SagaTransition, SchemaCatalog, SingleObjectCodec
+from dirigent.events import (
+    Envelope,
+    SagaTransition,
+    SagaTransitionBatch,
+    SchemaCatalog,
+    SingleObjectCodec,
+    read_transitions,
+)
 from dirigent.saga import SagaStatus, Transition
+from dirigent.store import OutboxRecord
 
 CODEC = SingleObjectCodec(SchemaCatalog(), models=[SagaTransition])
 ids = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40)
@@ -55,3 +63,34 @@ def test_a_transition_decodes_to_what_the_model_would_write(
         partition=3, skipped=["a"], definition_version=2, cause="reply:x", commands=["c1"],
     )  # fmt: skip
     assert rec.value == CODEC.encode(expected)  # byte for byte
+
+
+def _transitions(enc: OutboundEncoder, n: int) -> list[OutboxRecord]:
+    out = []
+    for v in range(1, n + 1):
+        t = Transition(f"s{v}", "order", v, None, SagaStatus.RUNNING, None, "start", None,
+                       1e9 + v, (), 1, ())  # fmt: skip
+        rec = enc.transition(t, message_id=f"m{v}", causation_id=None, partition=2)
+        assert rec is not None
+        out.append(rec)
+    return out
+
+
+def test_the_batcher_joins_a_partitions_transitions_and_passes_the_rest() -> None:
+    enc = OutboundEncoder(CODEC, source="coord-1", transitions_topic="tr")
+    trs = _transitions(enc, 5)
+    cmd = OutboxRecord("pay.commands", b"s1", b"cmd", (("dirigent-id", b"c1"),))
+    out = TransitionBatcher(enc, max_items=3)(2, [trs[0], cmd, *trs[1:]])
+    assert [(r.topic, r.partition) for r in out] == [("pay.commands", None), ("tr", 2), ("tr", 2)]
+    assert out[0].value == b"cmd"
+    joined = [t for r in out[1:] for t in read_transitions(CODEC, r.value or b"")]
+    assert joined == [t for r in trs for t in read_transitions(CODEC, r.value)]  # in order
+    env = Envelope.from_headers(out[1].headers)  # a proper envelope, for any reader
+    assert (env.type, env.message_id) == (SagaTransitionBatch.event_type, "s1:v1+2")
+
+
+def test_a_lone_transition_is_sent_as_it_is() -> None:
+    enc = OutboundEncoder(CODEC, source="coord-1", transitions_topic="tr")
+    [tr] = _transitions(enc, 1)
+    [out] = TransitionBatcher(enc)(2, [tr])
+    assert (out.value, out.key, out.headers, out.partition) == (tr.value, tr.key, tr.headers, None)
