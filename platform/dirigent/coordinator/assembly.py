@@ -6,8 +6,6 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from dirigent.config import Settings
 from dirigent.coordinator.backpressure import Backpressure
 from dirigent.coordinator.inputs import Router
@@ -23,7 +21,8 @@ from dirigent.coordinator.topology import Topology
 from dirigent.errors import ConfigurationError, TransportError
 from dirigent.events import AvroCodec, EnvelopeLimits
 from dirigent.saga.steps import participant_of
-from dirigent.store import SagaStore, SagaStorePort
+from dirigent.store import RedisClient, SagaStore, SagaStorePort
+from dirigent.store.client import redis_client as _store_redis_client
 from dirigent.transport import ConsumerSettings, RawProducer, TopicSpec, ensure_topics
 from dirigent.transport.group import GroupConsumer
 from dirigent.transport.reader import partition_count
@@ -46,11 +45,12 @@ class Parts:
     backpressure: Backpressure
 
 
-def redis_client(url: str) -> Redis:
-    """A Redis client that never waits for ever: a hung server is a retryable fault."""
-    return Redis.from_url(
-        url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=15
-    )
+def redis_client(url: str) -> RedisClient:
+    """A Redis client that never waits for ever: a hung server is a retryable fault.
+
+    ``redis+cluster://`` URLs give a Redis Cluster client (``dirigent.store.client``).
+    """
+    return _store_redis_client(url)
 
 
 async def input_partitions(bootstrap: str, topology: Topology) -> dict[str, int]:
@@ -108,7 +108,7 @@ def assemble(
     codec: AvroCodec,
     limits: EnvelopeLimits,
     partitions: dict[str, int],
-    redis: Redis,
+    redis: RedisClient,
     producer: RawProducer,
     health: ParticipantHealth,
     metrics: CoordinatorMetrics,
