@@ -179,6 +179,8 @@ class LocalRedisCluster:
 
     async def up(self) -> ClusterStatus:
         """Start the nodes that do not run, form the cluster if new, wait until it is ok."""
+        if (status := await self.status()).healthy:
+            return status  # ours from an earlier `up`, or one already running there
         for member in self.members:
             if member.process.pid() is None and not await _answers(member):
                 await asyncio.to_thread(member.start)
