@@ -54,9 +54,11 @@ _SETTING = "DIRIGENT_REDIS_URL"
 
 def translate_redis_error(what: str, exc: BaseException) -> StoreError:
     """The ``StoreError`` for a Redis client error raised while doing ``what``."""
-    if isinstance(exc, _PERMANENT) or _names_auth(exc):
+    refusal = next((e for e in _chain(exc) if isinstance(e, _PERMANENT) or _names_auth(e)), None)
+    if refusal is not None:
+        why = str(exc) if refusal is exc else f"{exc}, because: {refusal}"
         return StoreError(
-            f"{what}: Redis refused our credentials or permissions ({exc}); "
+            f"{what}: Redis refused our credentials or permissions ({why}); "
             f"check the user and password in {_SETTING} and the user's ACL",
             retryable=False,
         )
@@ -84,6 +86,17 @@ def translate_redis_error(what: str, exc: BaseException) -> StoreError:
     if isinstance(exc, rx.ResponseError):
         return StoreError(f"{what}: Redis rejected the call ({exc})", retryable=False)
     return StoreError(f"{what}: {type(exc).__name__}: {exc}", retryable=False)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    # The cluster client wraps what a node said (a NOPERM to CLUSTER SLOTS becomes
+    # "Cluster mode is not enabled"): the refusal is found among the causes.
+    found: list[BaseException] = []
+    at: BaseException | None = exc
+    while at is not None and at not in found and len(found) < 8:
+        found.append(at)
+        at = at.__cause__ or at.__context__
+    return found
 
 
 def _names_auth(exc: BaseException) -> bool:

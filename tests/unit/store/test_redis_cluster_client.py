@@ -105,3 +105,25 @@ def test_cluster_mistakes_are_permanent_and_say_what_to_fix(exc: BaseException, 
     error = translate_redis_error("saga store write failed", exc)
     assert error.retryable is False
     assert says in str(error)
+
+
+def test_an_acl_refusal_the_cluster_client_wrapped_is_reported_as_one() -> None:
+    # redis-py turns a NOPERM to CLUSTER SLOTS into "Cluster mode is not enabled".
+    try:
+        try:
+            raise rx.NoPermissionError("this user has no permissions to run 'cluster|slots'")
+        except rx.ResponseError:
+            # no `from`: redis-py raises it so, and only __context__ keeps the refusal
+            raise rx.RedisClusterException("Cluster mode is not enabled on this node")  # noqa: B904
+    except rx.RedisClusterException as inner:
+        try:
+            raise rx.RedisClusterException(
+                f"Redis Cluster cannot be connected. Please provide at least one reachable "
+                f"node: {inner}"
+            ) from inner
+        except rx.RedisClusterException as outer:
+            wrapped = outer
+    error = translate_redis_error("cannot fence partition 0", wrapped)
+    assert error.retryable is False
+    assert "ACL" in str(error)
+    assert "cluster|slots" in str(error)
