@@ -35,6 +35,7 @@ async def test_a_plain_url_at_a_cluster_node_is_a_permanent_fault(
         await redis.aclose()
 
 
+@pytest.mark.usefixtures("redis_cluster")  # skipped with the others if redis-server is missing
 async def test_a_cluster_url_at_a_single_server_is_a_permanent_fault(tmp_path: Path) -> None:
     server = ThrowawayRedis(tmp_path)
     await server.start()
