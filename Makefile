@@ -9,7 +9,7 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: help deps venv dev-up dev-down dev-status test test-unit test-integration test-heavy test-faults chaos \
-        lint typecheck check demo bench clean
+        lint typecheck check demo bench bench-peers clean
 
 help:
 	@echo "make test        unit + integration tests against real Kafka and Redis"
@@ -20,6 +20,7 @@ help:
 	@echo "make test-faults fault profile (own Kafka+Redis, SIGKILLs, poison; a few minutes)"
 	@echo "make chaos       long seeded fault run with a table (CHAOS_SEED=..., ~8 min, stops by 25)"
 	@echo "make bench       saga throughput benchmark"
+	@echo "make bench-peers the same saga on dirigent, faust-streaming and Temporal (not in CI)"
 
 # System tools. Installs with apt-get only when something is missing and we are root.
 deps:
@@ -93,6 +94,15 @@ demo: deps venv
 
 bench: deps venv
 	$(PY) -m bench
+
+# Not in CI: builds the Temporal CLI from Go modules once (.dirigent/tools/, a few minutes);
+# if that (or the SDK's install) cannot be done it says why and the other peers still run.
+# Options: make bench-peers PEERS_ARGS="--sagas 2000 --peers dirigent,faust" (docs/peers.md).
+bench-peers: dev-up
+	@$(PY) -c 'import temporalio' 2>/dev/null || $(BIN)/pip install -q -e '.[dev,peers]' || \
+	  echo "bench-peers: could not install the temporalio SDK (extra 'peers'): no Temporal peer"
+	@bin="$$(bash bench/peers/build_temporal.sh)"; \
+	  $(PY) -m bench.peers --temporal-bin "$$bin" $(PEERS_ARGS)
 
 clean:
 	-$(BIN)/dirigent dev down

@@ -35,7 +35,18 @@ def _args() -> argparse.Namespace:
         default="none",
         help="profile the coordinator (bench/results/profile.txt)",
     )
-    parser.add_argument("--skip-pipe", action="store_true", help="no raw pipe baseline")
+    parser.add_argument("--skip-pipe", action="store_true", help="no pipe baselines")
+    parser.add_argument("--skip-avro-pipe", action="store_true", help="no Avro pipe baseline")
+    parser.add_argument(
+        "--skip-half-load",
+        action="store_true",
+        help="no open-loop run at half the measured maximum (latency under load)",
+    )
+    parser.add_argument(
+        "--fsync-always",
+        action="store_true",
+        help="run the sagas once more with Redis appendfsync always (restored after)",
+    )
     parser.add_argument("--bootstrap", default=s.kafka_bootstrap)
     parser.add_argument("--redis", default=s.redis_url)
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
@@ -47,8 +58,14 @@ async def _main(a: argparse.Namespace) -> dict[str, Any]:
     p = Params(a.bootstrap, a.redis, a.sagas, a.warmup, a.in_flight, a.partitions, a.profile,
                RESULTS)  # fmt: skip
     run = new_run_id()
+    load_before = os.getloadavg()[0]
+    durability = await _durability(a.redis)
     saga, stats = await run_sagas(p, run)
+    always = await _fsync_always(p, a.redis) if a.fsync_always else None
+    half = None if a.skip_half_load else await _half_load(p, saga.sagas_per_s / 2)
     pipe, pipe_stats = (None, {}) if a.skip_pipe else await run_pipe(p, run)
+    skip_avro = a.skip_pipe or a.skip_avro_pipe
+    avro, avro_stats = (None, {}) if skip_avro else await run_pipe(p, run, avro=True)
     result: dict[str, Any] = {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "steps_per_s": round(saga.steps_per_s, 1),
@@ -59,6 +76,9 @@ async def _main(a: argparse.Namespace) -> dict[str, Any]:
         "raw_pipe_p50_step_ms": pipe.p50_step_ms if pipe else None,
         "raw_pipe_p99_step_ms": pipe.p99_step_ms if pipe else None,
         "ratio_vs_raw": round(pipe.steps_per_s / saga.steps_per_s, 2) if pipe else None,
+        "avro_pipe_steps_per_s": round(avro.steps_per_s, 1) if avro else None,
+        "avro_pipe_p99_step_ms": avro.p99_step_ms if avro else None,
+        "ratio_vs_avro_pipe": round(avro.steps_per_s / saga.steps_per_s, 2) if avro else None,
         "params": {
             "sagas": a.sagas, "warmup_sagas": a.warmup, "in_flight": a.in_flight,
             "partitions": a.partitions, "steps_per_saga": 3, "profile": a.profile,
@@ -68,9 +88,60 @@ async def _main(a: argparse.Namespace) -> dict[str, Any]:
         "raw_pipe_detail": asdict(pipe) if pipe else None,
         "coordinator_stats": stats,
         "raw_pipe_stats": pipe_stats,
+        "avro_pipe_detail": asdict(avro) if avro else None,
+        "avro_pipe_stats": avro_stats,
         "env": await _environment(a.redis),
+        "durability": durability,
+        "fsync_always": always,
+        "half_load": half,
+        "load_avg_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
     }  # fmt: skip
     return result
+
+
+async def _durability(redis_url: str) -> dict[str, Any]:
+    """Every setting the figures depend on for durability, as they were during the run."""
+    redis = Redis.from_url(redis_url)
+    try:
+        aof: dict[Any, Any] = await redis.config_get("appendonly")
+        fsync: dict[Any, Any] = await redis.config_get("appendfsync")
+    finally:
+        await redis.aclose()
+    return {
+        "producer": {"acks": "all", "enable_idempotence": True, "linger_ms": 5},
+        "consumer": {"isolation_level": "read_committed", "commit": "after the outcome is durable"},
+        "kafka": {"nodes": 1, "replication_factor": 1, "note": "single KRaft node"},
+        "redis": {"appendonly": aof.get("appendonly"), "appendfsync": fsync.get("appendfsync")},
+    }
+
+
+async def _half_load(p: Params, rate: float) -> dict[str, Any]:
+    """Open loop at ``rate`` sagas/s (half the closed loop's maximum): the latencies a
+    service sees when the coordinator is not the bottleneck."""
+    saga, _ = await run_sagas(p, new_run_id(), rate=rate)
+    return {
+        "sagas_per_s_offered": round(rate, 1), "steps_per_s": round(saga.steps_per_s, 1),
+        "p50_step_ms": saga.p50_step_ms, "p99_step_ms": saga.p99_step_ms,
+        "p99_saga_ms": saga.p99_saga_ms,
+    }  # fmt: skip
+
+
+async def _fsync_always(p: Params, redis_url: str) -> dict[str, Any]:
+    """The saga run again with ``appendfsync always``; the setting is restored after."""
+    redis = Redis.from_url(redis_url)
+    try:
+        before: dict[Any, Any] = await redis.config_get("appendfsync")
+        await redis.config_set("appendfsync", "always")
+        try:
+            saga, stats = await run_sagas(p, new_run_id())
+        finally:
+            await redis.config_set("appendfsync", before.get("appendfsync", "everysec"))
+    finally:
+        await redis.aclose()
+    return {
+        "steps_per_s": round(saga.steps_per_s, 1), "p50_step_ms": saga.p50_step_ms,
+        "p99_step_ms": saga.p99_step_ms, "cpu_ms_per_step": stats.get("cpu_ms_per_step"),
+    }  # fmt: skip
 
 
 async def _environment(redis_url: str) -> dict[str, Any]:
@@ -87,8 +158,19 @@ async def _environment(redis_url: str) -> dict[str, Any]:
         "kafka": _kafka_version(),
         "cores": os.cpu_count(),
         "machine": platform.machine(),
+        "cpu_model": _cpu_model(),
         "system": platform.platform(terse=True),
     }
+
+
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
 
 
 def _kafka_version() -> str | None:
@@ -119,14 +201,22 @@ def _table(r: dict[str, Any]) -> str:
         ("sagas/s", r["sagas_per_s"], "ratio vs raw", r["ratio_vs_raw"]),
         ("p50 step ms", r["p50_step_ms"], "raw p50 step ms", r["raw_pipe_p50_step_ms"]),
         ("p99 step ms", r["p99_step_ms"], "raw p99 step ms", r["raw_pipe_p99_step_ms"]),
-    ]
+        ("", None, "Avro pipe steps/s", r["avro_pipe_steps_per_s"]),
+        ("", None, "ratio vs Avro pipe", r["ratio_vs_avro_pipe"]),
+        ("half-load p99 step", (r["half_load"] or {}).get("p99_step_ms"),
+         "half-load p99 saga", (r["half_load"] or {}).get("p99_saga_ms")),
+        ("fsync always st/s", (r["fsync_always"] or {}).get("steps_per_s"),
+         "load avg before", r["load_avg_1m"]["before"]),
+        ("coord CPU ms/step", r["coordinator_stats"].get("cpu_ms_per_step"),
+         "Redis trips/step", r["coordinator_stats"].get("redis_round_trips_per_step")),
+    ]  # fmt: skip
     p, e = r["params"], r["env"]
     head = (
         f"{p['sagas']} sagas x 3 steps, {p['in_flight']} in flight, {p['partitions']} "
         f"partitions, {e['cores']} cores, Python {e['python']}, Kafka {e['kafka']}"
     )
     lines = [head, "-" * len(head)]
-    lines += [f"{a:<16}{fmt(b):>12}    {c:<18}{fmt(d):>12}" for a, b, c, d in rows]
+    lines += [f"{a:<18}{fmt(b) if a else '':>10}    {c:<18}{fmt(d):>12}" for a, b, c, d in rows]
     return "\n".join(lines)
 
 

@@ -12,9 +12,13 @@ import argparse
 import asyncio
 import json
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bench.pipe import RawPipe
 from bench.profiling import Profile
@@ -25,7 +29,7 @@ from dirigent.coordinator import Coordinator, CoordinatorSettings
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.child")
-    parser.add_argument("role", choices=("coordinator", "pipe"))
+    parser.add_argument("role", choices=("coordinator", "pipe", "avro-pipe"))
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--redis", required=True)
     parser.add_argument("--prefix", required=True)
@@ -43,18 +47,53 @@ def main() -> None:
 
 
 async def _until_sigterm(ready: Path, is_ready: Callable[[], bool], stop: Callable[[], None],
-                         task: Awaitable[None]) -> None:  # fmt: skip
+                         task: Awaitable[None],
+                         measure: Callable[[str], None] = lambda _: None) -> None:  # fmt: skip
     stopping = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     while not is_ready():
         await asyncio.sleep(0.05)
+    measure("ready")
     await asyncio.to_thread(ready.touch)
     await stopping.wait()
+    measure("stop")
     stop()
     await task
 
 
+def _steps(coordinator: Coordinator) -> float:
+    """Steps applied so far: the step latency histogram counts one per reply applied."""
+    total = 0.0
+    for metric in coordinator.metrics.step_latency.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_count"):
+                total += sample.value
+    return total
+
+
+class _RoundTrips:
+    """Counts the coordinator's Redis round trips: one per command, one per pipeline."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        command: Any = Redis.execute_command
+        pipeline: Any = Pipeline.execute
+        trips = self
+
+        async def counted_command(client: Redis, *args: Any, **kw: Any) -> Any:
+            trips.count += 1
+            return await command(client, *args, **kw)
+
+        async def counted_pipeline(pipe: Pipeline, *args: Any, **kw: Any) -> Any:
+            trips.count += 1
+            return await pipeline(pipe, *args, **kw)
+
+        Redis.execute_command = counted_command  # type: ignore[method-assign,assignment]
+        Pipeline.execute = counted_pipeline  # type: ignore[method-assign,assignment]
+
+
 async def _coordinator(args: argparse.Namespace) -> dict[str, Any]:
+    trips = _RoundTrips()
     coordinator = Coordinator(
         [bench_saga(args.prefix)],
         settings=Settings(kafka_bootstrap=args.bootstrap, redis_url=args.redis),
@@ -72,7 +111,13 @@ async def _coordinator(args: argparse.Namespace) -> dict[str, Any]:
         parts = coordinator.parts
         return parts is not None and len(parts.ownership.owned) == int(args.partitions)
 
-    await _until_sigterm(args.ready, ready, coordinator.stop, task)
+    marks: dict[str, float] = {}
+
+    def measure(at: str) -> None:
+        marks[f"{at}_cpu_s"], marks[f"{at}_trips"] = time.process_time(), trips.count
+        marks[f"{at}_steps"] = _steps(coordinator)
+
+    await _until_sigterm(args.ready, ready, coordinator.stop, task, measure)
     hist = coordinator.metrics.step_latency
     samples: dict[str, float] = {}
     for metric in hist.collect():  # one series per (saga type, step): add them up
@@ -80,7 +125,17 @@ async def _coordinator(args: argparse.Namespace) -> dict[str, Any]:
             samples[s.name] = samples.get(s.name, 0.0) + s.value
     assert coordinator.parts is not None
     duplicates = coordinator.metrics.inputs.labels("duplicate")._value.get()
+    steps = marks["stop_steps"] - marks["ready_steps"]
     return {
+        # from ready to SIGTERM: what the coordinator spent on its steps (all threads)
+        "cpu_ms_per_step": round(1000 * (marks["stop_cpu_s"] - marks["ready_cpu_s"]) / steps, 4)
+        if steps
+        else None,
+        "redis_round_trips_per_step": round((marks["stop_trips"] - marks["ready_trips"]) / steps, 3)
+        if steps
+        else None,
+        "steps_measured": steps,
+        "outbox_read_backs": getattr(coordinator.parts.relay, "read_backs", None),
         "commands_relayed": coordinator.parts.relay.sent,
         "duplicates": int(duplicates),
         "step_latency_histogram": _summed(samples),
@@ -94,8 +149,9 @@ def _summed(samples: dict[str, float]) -> dict[str, float]:
 
 
 async def _pipe(args: argparse.Namespace) -> dict[str, Any]:
+    codec = bench_codec() if args.role == "avro-pipe" else None
     pipe = RawPipe(args.bootstrap, f"{args.prefix}-pipe.in", f"{args.prefix}-pipe.out",
-                   group=args.group)  # fmt: skip
+                   group=args.group, codec=codec)  # fmt: skip
     task = asyncio.create_task(pipe.run())
 
     def ready() -> bool:

@@ -9,12 +9,15 @@ the next hop's output record of the same chain (both Kafka timestamps).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
+from bench.pipe import HOP
 from bench.shop import order
 from bench.tally import Tally
 from dirigent.events import AvroCodec, Envelope, SagaTransition
-from dirigent.transport import BatchConsumer, OutgoingRecord, RawProducer
+from dirigent.transport import BatchConsumer, InboundRecord, OutgoingRecord, RawProducer
+from sagas.contracts.shop import ReserveStock, StockLine
 
 __all__ = ["Feeder", "observe_pipe", "observe_sagas"]
 
@@ -22,12 +25,15 @@ PIPE_HOPS = 3
 
 
 class Feeder:
-    """Produces ``total`` starts, never more than ``in_flight`` unfinished at a time."""
+    """Produces ``total`` starts: never more than ``in_flight`` unfinished at a time
+    (closed loop), or, with ``rate``, at that many per second whatever happens (open
+    loop). Remembers when each start (by record key) was acknowledged."""
 
     def __init__(self, producer: RawProducer, make: Callable[[int], OutgoingRecord], *,
-                 total: int, in_flight: int) -> None:  # fmt: skip
-        self.producer, self.make, self.total = producer, make, total
+                 total: int, in_flight: int, rate: float | None = None) -> None:  # fmt: skip
+        self.producer, self.make, self.total, self.rate = producer, make, total, rate
         self.placed = 0
+        self.published: dict[bytes, float] = {}  # record key -> epoch ms
         self._credit = in_flight
         self._wake = asyncio.Event()
         self._wake.set()
@@ -38,16 +44,35 @@ class Feeder:
             self._wake.set()
 
     async def run(self) -> None:
+        if self.rate is not None:
+            await self._open_loop(self.rate)
+            return
         while self.placed < self.total:
             await self._wake.wait()
             self._wake.clear()
             k = min(self._credit, self.total - self.placed)
             if k <= 0:
                 continue
-            records = [self.make(self.placed + i) for i in range(k)]
             self._credit -= k
-            self.placed += k
-            await self.producer.send_batch(records)
+            await self._place(k)
+
+    async def _open_loop(self, rate: float) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        while self.placed < self.total:
+            due = min(self.total, int((loop.time() - began) * rate) + 1)
+            if due > self.placed:
+                await self._place(due - self.placed)
+            await asyncio.sleep(0.01)
+
+    async def _place(self, k: int) -> None:
+        records = [self.make(self.placed + i) for i in range(k)]
+        self.placed += k
+        await self.producer.send_batch(records)
+        now_ms = time.time() * 1000
+        for r in records:
+            if r.key is not None:
+                self.published[r.key] = now_ms
 
 
 def order_record(prefix: str, codec: AvroCodec, run: str) -> Callable[[int], OutgoingRecord]:
@@ -79,21 +104,34 @@ async def observe_sagas(consumer: BatchConsumer, codec: AvroCodec,
                         tally.steps.append((at, at - produced))
                 if t.to_status == "COMPLETED":
                     tally.completions.append(at)
+                    started = feeder.published.pop(t.saga_id.encode(), None)
+                    if started is not None:
+                        tally.sagas.append((at, at - started))
                     finished += 1
                 elif t.to_status != "RUNNING":
                     raise RuntimeError(f"saga {t.saga_id} ended {t.to_status}: {t.reason}")
         feeder.finished(finished)
 
 
-def chain_record(prefix: str, run: str) -> Callable[[int], OutgoingRecord]:
-    """A pipe chain's first record, with a realistic envelope (about the size of a command)."""
+def chain_record(
+    prefix: str, run: str, codec: AvroCodec | None = None
+) -> Callable[[int], OutgoingRecord]:
+    """A pipe chain's first record, with a realistic envelope (about the size of a command);
+    with ``codec``, its value is an Avro ``ReserveStock`` and the hop count a header."""
     headers = tuple(Envelope.new(type="shop.inventory.ReserveStock", source="bench",
                                  schema_ref="fp:0123456789abcdef", saga_id=f"{run}-0",
                                  causation_id="c" * 36).to_headers())  # fmt: skip
 
     def make(i: int) -> OutgoingRecord:
         key = f"{run}-{i}".encode()
-        return OutgoingRecord(f"{prefix}-pipe.in", key + b"|1|" + b"x" * 40, key, headers)
+        if codec is None:
+            return OutgoingRecord(f"{prefix}-pipe.in", key + b"|1|" + b"x" * 40, key, headers)
+        cmd = ReserveStock(order_id=key.decode(), items=[StockLine(sku="sku-1", quantity=2)])
+        ref = codec.schema_ref(ReserveStock)
+        env = Envelope.new(type=cmd.event_type, source="bench", saga_id=cmd.order_id,
+                           schema_ref=ref, causation_id="c" * 36)  # fmt: skip
+        return OutgoingRecord(f"{prefix}-pipe.in", codec.encode(cmd), key,
+                              (*env.to_headers(), (HOP, b"1")))  # fmt: skip
 
     return make
 
@@ -108,7 +146,7 @@ async def observe_pipe(consumer: BatchConsumer, producer: RawProducer, feeder: F
         finished = 0
         for records in batch.values():
             for r in records:
-                key, hop, pad = (r.value or b"").split(b"|", 2)
+                key, hop, pad = _hop(r)
                 at, before = r.timestamp_ms, last.pop(key, None)
                 if before is not None:
                     tally.steps.append((at, at - before))
@@ -117,10 +155,26 @@ async def observe_pipe(consumer: BatchConsumer, producer: RawProducer, feeder: F
                     finished += 1
                     continue
                 last[key] = at
-                value = b"|".join((key, str(int(hop) + 1).encode(), pad))
-                out.append(OutgoingRecord(r.topic.replace(".out", ".in"), value, r.key, r.headers))
+                out.append(_next_hop(r, key, int(hop) + 1, pad))
         if out:
             await producer.send_batch(out)
         if batch:  # like the participant: commit once the replies are acknowledged
             await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batch.items()})
         feeder.finished(finished)
+
+
+def _hop(r: InboundRecord) -> tuple[bytes, bytes, bytes]:
+    """(chain key, hop, padding) of a raw pipe record, or of an Avro one (hop header)."""
+    for name, value in r.headers:
+        if name == HOP:
+            return r.key or b"", value or b"1", b""
+    key, hop, pad = (r.value or b"").split(b"|", 2)
+    return key, hop, pad
+
+
+def _next_hop(r: InboundRecord, key: bytes, hop: int, pad: bytes) -> OutgoingRecord:
+    topic = r.topic.replace(".out", ".in")
+    if any(name == HOP for name, _ in r.headers):
+        headers = tuple((n, str(hop).encode() if n == HOP else v or b"") for n, v in r.headers)
+        return OutgoingRecord(topic, r.value or b"", r.key, headers)
+    return OutgoingRecord(topic, b"|".join((key, str(hop).encode(), pad)), r.key, r.headers)

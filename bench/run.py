@@ -97,7 +97,11 @@ def _deadline_s(p: Params) -> float:
     return 120 + (p.warmup + p.sagas + p.in_flight) / 100  # a generous floor of 100 sagas/s
 
 
-async def run_sagas(p: Params, run: str) -> tuple[Figures, dict[str, Any]]:
+async def run_sagas(
+    p: Params, run: str, *, rate: float | None = None
+) -> tuple[Figures, dict[str, Any]]:
+    """The saga run: closed loop (``p.in_flight`` at once), or open loop at ``rate``
+    sagas/s."""
     prefix, codec = f"bench{run}", bench_codec()
     topics = [f"{prefix}-{d}.{k}" for d in DOMAINS for k in ("commands", "events")]
     topics.append(f"{prefix}.transitions")
@@ -113,9 +117,9 @@ async def run_sagas(p: Params, run: str) -> tuple[Figures, dict[str, Any]]:
             child = await Child.spawn("coordinator", p, prefix, group)
             try:
                 async with observer, RawProducer(p.bootstrap) as producer:
-                    feeder = Feeder(producer, order_record(prefix, codec, run),
-                                    total=p.warmup + p.sagas + p.in_flight,
-                                    in_flight=p.in_flight)  # fmt: skip
+                    total = p.warmup + p.sagas + (p.in_flight if rate is None else 0)
+                    feeder = Feeder(producer, order_record(prefix, codec, run), total=total,
+                                    in_flight=p.in_flight, rate=rate)  # fmt: skip
                     await _drive(feeder.run, lambda: observe_sagas(
                         observer, codec, part.sent_at, feeder, tally), _deadline_s(p))  # fmt: skip
             except BaseException as exc:  # said before the child's stop, which may hide it
@@ -129,18 +133,21 @@ async def run_sagas(p: Params, run: str) -> tuple[Figures, dict[str, Any]]:
     return tally.figures(), stats
 
 
-async def run_pipe(p: Params, run: str) -> tuple[Figures, dict[str, Any]]:
-    prefix = f"bench{run}"
+async def run_pipe(p: Params, run: str, *, avro: bool = False) -> tuple[Figures, dict[str, Any]]:
+    """The raw byte pipe, or (``avro``) the Avro decode/encode pipe, same shape."""
+    prefix = f"bench{run}{'a' if avro else ''}"
     topics = [f"{prefix}-pipe.in", f"{prefix}-pipe.out"]
     await ensure_topics(p.bootstrap, [TopicSpec(t, p.partitions) for t in topics])
     tally = Tally(warmup=p.warmup, measured=p.sagas)
     try:
         echo = BatchConsumer(p.bootstrap, [f"{prefix}-pipe.out"], group_id=f"bench-echo-{run}",
                              settings=ConsumerSettings(max_poll_records=1000))  # fmt: skip
-        child = await Child.spawn("pipe", p, prefix, f"bench-pipe-{run}")
+        role = "avro-pipe" if avro else "pipe"
+        child = await Child.spawn(role, p, prefix, f"bench-{role}-{run}")
         try:
             async with echo, RawProducer(p.bootstrap) as producer:
-                feeder = Feeder(producer, chain_record(prefix, run),
+                codec = bench_codec() if avro else None
+                feeder = Feeder(producer, chain_record(prefix, run, codec),
                                 total=p.warmup + p.sagas + p.in_flight,
                                 in_flight=p.in_flight)  # fmt: skip
                 await _drive(feeder.run, lambda: observe_pipe(echo, producer, feeder, tally),

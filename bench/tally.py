@@ -23,6 +23,7 @@ class Figures:
     p99_step_ms: float
     window_s: float
     latency_samples: int
+    p99_saga_ms: float = 0.0  # start published -> COMPLETED decided
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Tally:
     steps_per_saga: int = 3
     completions: list[float] = field(default_factory=list)
     steps: list[tuple[float, float]] = field(default_factory=list)  # (applied at, latency)
+    sagas: list[tuple[float, float]] = field(default_factory=list)  # (completed at, latency)
 
     @property
     def done(self) -> bool:
@@ -55,4 +57,5 @@ class Tally:
             p99_step_ms=percentile(latencies, 99),
             window_s=window_s,
             latency_samples=len(latencies),
+            p99_saga_ms=percentile(sorted(x for at, x in self.sagas if start <= at <= end), 99),
         )

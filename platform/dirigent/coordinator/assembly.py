@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
 from dirigent.config import Settings
 from dirigent.coordinator.backpressure import Backpressure
 from dirigent.coordinator.inputs import Router
@@ -22,6 +24,7 @@ from dirigent.errors import ConfigurationError, TransportError
 from dirigent.events import AvroCodec, EnvelopeLimits
 from dirigent.saga.steps import participant_of
 from dirigent.store import RedisClient, SagaStore, SagaStorePort
+from dirigent.store._packing import with_c_packing
 from dirigent.store.client import redis_client as _store_redis_client
 from dirigent.transport import ConsumerSettings, RawProducer, TopicSpec, ensure_topics
 from dirigent.transport.group import GroupConsumer
@@ -50,7 +53,9 @@ def redis_client(url: str) -> RedisClient:
 
     ``redis+cluster://`` URLs give a Redis Cluster client (``dirigent.store.client``).
     """
-    return _store_redis_client(url)
+    client = _store_redis_client(url)
+    # the store's calls carry many arguments: a single server's client packs them in C
+    return with_c_packing(client) if isinstance(client, Redis) else client
 
 
 async def input_partitions(bootstrap: str, topology: Topology) -> dict[str, int]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dirigent.events import AvroCodec, Envelope, OpsAudit, SagaTransition
+from dirigent.coordinator.headers import HeaderMaker
+from dirigent.events import AvroCodec, Envelope, Event, OpsAudit, SagaTransition
 from dirigent.saga import AdminRequested, Command, Decision, SagaState, Transition
 from dirigent.store import OutboxRecord
 from dirigent.transport import InboundRecord
@@ -27,22 +28,24 @@ class OutboundEncoder:
         self.source = source
         self.transitions_topic = transitions_topic
         self.audit_topic = audit_topic
+        self._headers = HeaderMaker(source)
+        self._refs: dict[type[Event], str] = {}
 
-    def command(self, cmd: Command, *, causation_id: str) -> OutboxRecord:
-        env = Envelope.new(
-            type=cmd.event.event_type,
-            source=self.source,
-            schema_ref=self.codec.schema_ref(type(cmd.event)),
-            saga_id=cmd.saga_id,
-            correlation_id=cmd.saga_id,
-            causation_id=causation_id,
-            message_id=cmd.command_id,
-        )
+    def command(self, cmd: Command, *, causation_id: str, at: float) -> OutboxRecord:
+        """The record of ``cmd``, stamped with its decision time ``at``."""
+        headers = self._headers.make(
+            type=cmd.event.event_type, schema_ref=self._ref(type(cmd.event)),
+            message_id=cmd.command_id, saga_id=cmd.saga_id, at=at, causation_id=causation_id,
+        )  # fmt: skip
         value = self.codec.encode(cmd.event)
         rearm = (cmd.timeout_timer_id, cmd.timeout_s) if cmd.timeout_timer_id else None
-        return OutboxRecord(
-            cmd.topic, cmd.key.encode(), value, tuple(env.to_headers()), rearm=rearm
-        )
+        return OutboxRecord(cmd.topic, cmd.key.encode(), value, headers, rearm=rearm)
+
+    def _ref(self, model: type[Event]) -> str:
+        ref = self._refs.get(model)
+        if ref is None:
+            ref = self._refs[model] = self.codec.schema_ref(model)
+        return ref
 
     @staticmethod
     def forward(record: InboundRecord, saga_id: str, partition: int) -> OutboxRecord:
@@ -55,38 +58,38 @@ class OutboundEncoder:
     def transition(
         self, t: Transition, *, message_id: str, causation_id: str | None, partition: int
     ) -> OutboxRecord | None:
+        """The ``SagaTransition`` record of ``t`` (``None`` if transitions are off).
+
+        Built as a plain datum for the schema (no model validation: every field is
+        dirigent's own), with precomputed headers: the hot path writes one per input.
+        """
         if self.transitions_topic is None:
             return None
-        record = SagaTransition(
-            saga_id=t.saga_id,
-            saga_type=t.saga_type,
-            from_status=t.from_status.value if t.from_status else None,
-            to_status=t.to_status.value,
-            step=t.step,
-            message_id=message_id,
-            causation_id=causation_id,
-            version=t.version,
-            timestamp=datetime.fromtimestamp(t.at, UTC),
-            reason=t.reason,
-            coordinator_id=self.source,
-            partition=partition,
-            skipped=list(t.skipped),
-            definition_version=t.definition_version,
-            cause=t.cause,
-            commands=list(t.commands),
-        )
-        env = Envelope.new(
-            type=SagaTransition.event_type,
-            source=self.source,
-            schema_ref=self.codec.schema_ref(SagaTransition),
-            saga_id=t.saga_id,
+        datum = {
+            "saga_id": t.saga_id,
+            "saga_type": t.saga_type,
+            "from_status": t.from_status.value if t.from_status else None,
+            "to_status": t.to_status.value,
+            "step": t.step,
+            "message_id": message_id,
+            "causation_id": causation_id,
+            "version": t.version,
+            "timestamp": datetime.fromtimestamp(t.at, UTC),  # as the model would write it
+            "reason": t.reason,
+            "coordinator_id": self.source,
+            "partition": partition,
+            "skipped": list(t.skipped),
+            "definition_version": t.definition_version,
+            "cause": t.cause,
+            "commands": list(t.commands),
+        }
+        headers = self._headers.make(
+            type=SagaTransition.event_type, schema_ref=self._ref(SagaTransition),
+            message_id=f"{t.saga_id}:v{t.version}", saga_id=t.saga_id, at=t.at,
             causation_id=message_id,
-            message_id=f"{t.saga_id}:v{t.version}",
-        )
-        value = self.codec.encode(record)
-        return OutboxRecord(
-            self.transitions_topic, t.saga_id.encode(), value, tuple(env.to_headers())
-        )
+        )  # fmt: skip
+        value = self.codec.encode_trusted(SagaTransition, datum)
+        return OutboxRecord(self.transitions_topic, t.saga_id.encode(), value, headers)
 
     def admin_outcome(
         self,

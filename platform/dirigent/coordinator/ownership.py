@@ -127,7 +127,7 @@ class Ownership:
         self.metrics.partitions.set(len(self.owned))
         if new:
             log.info("partitions owned", partitions=new)
-            self.relay.notify(set(new))  # recover commands a previous owner left unsent
+            self.relay.recover(set(new))  # commands a previous owner left unsent
 
     async def _acquire(self, number: int) -> OwnedPartition:
         token = await self.store.acquire(number)

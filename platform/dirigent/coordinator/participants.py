@@ -25,6 +25,10 @@ class ParticipantHealth:
         """Whether one more command to ``participant`` may go out now."""
         return self.breakers[participant].may_send(now)
 
+    def closed(self, participant: str, now: float) -> bool:
+        """Whether ``participant``'s breaker is closed (asking changes nothing)."""
+        return self.breakers[participant].state(now) is BreakerState.CLOSED
+
     def replied(self, participant: str, now: float) -> None:
         self.breakers[participant].success(now)
 

@@ -64,6 +64,8 @@ class BatchResult:
     orphans: list[Orphan] = field(default_factory=list)
     duplicates: int = 0  # inputs the store had already applied (redelivery)
     forwarded: int = 0  # inputs sent on to the partition their saga lives on
+    # (entry id, record) the store made durable, in outbox order: for the relay
+    outbox: list[tuple[bytes, OutboxRecord]] = field(default_factory=list)
 
 
 @dataclass
@@ -110,12 +112,15 @@ class BatchProcessor:
                 pending.append(self._decide(owner.number, states, r, now))
             except Exception as exc:  # noqa: BLE001 - user saga code: any error rejects the input
                 result.rejected.append(Rejected(r, exc))
-        outcomes = await self.store.apply(owner.number, owner.token, [p.write for p in pending])
+        writes = [p.write for p in pending]
+        outcomes = await self.store.apply_batch(owner.number, owner.token, writes)
         retry: list[Routed] = []
-        for p, outcome in zip(pending, outcomes, strict=True):
-            if outcome is WriteOutcome.FENCED:
+        for p, res in zip(pending, outcomes, strict=True):
+            if res.outcome is WriteOutcome.FENCED:
                 raise FencedOut(f"partition {owner.number} is owned by a newer coordinator")
-            self._settle(owner, p, outcome, result, retry)
+            if res.outcome is WriteOutcome.OK:
+                result.outbox += zip(res.entry_ids, p.write.outbox, strict=True)
+            self._settle(owner, p, res.outcome, result, retry)
         return retry
 
     @staticmethod
@@ -225,7 +230,7 @@ class BatchProcessor:
             return Write(r.message_id, r.saga_id, outbox=admin, cancel_timers=fired,
                          watermark=watermark, now=now)  # fmt: skip
         causation = r.message_id
-        outbox = [self.encoder.command(c, causation_id=causation) for c in d.commands]
+        outbox = [self.encoder.command(c, causation_id=causation, at=now) for c in d.commands]
         if d.transition is not None:
             audit = self.encoder.transition(
                 d.transition, message_id=r.message_id, causation_id=causation, partition=partition

@@ -193,6 +193,7 @@ class Coordinator:
         self.degraded = str(exc)
         self.metrics.degraded.set(1)
         p.ownership.catch_up()  # replies that wait in the log meanwhile beat timeouts
+        p.relay.recover(set(p.ownership.owned))  # a write may have landed unseen
         log.warning("loop turn failed; retrying", error=str(exc), error_class=type(exc).__name__)
         for tp, records in batch.items():
             _seek_back(p, tp, records[0].offset)
@@ -242,7 +243,6 @@ class Coordinator:
                 for tp, records in batch.items():
                     if tp.partition == number:
                         _seek_back(p, tp, records[0].offset)
-        p.relay.notify(set(items))
         await self._commit(p, offsets)
 
     async def _commit(self, p: Parts, offsets: dict[TopicPartition, int]) -> None:
@@ -264,6 +264,7 @@ class Coordinator:
         except FencedOut:
             p.ownership.fenced(number, owner.token)
             return False
+        p.relay.offer(number, result.outbox)
         await self._settle(p, number, owner.token, result)
         now = self.clock()
         observe(result.applied, owner, self.topology, self.metrics, now)
@@ -378,16 +379,13 @@ class Coordinator:
             return
         self._last_timer_scan = now
         await self._caught_up(p)
-        touched = set()
         for number in sorted(set(p.ownership.owned) - set(p.ownership.catching_up)):
             owner = p.ownership.owned.get(number)
             if owner is None:
                 continue
             due = await p.timers.due(owner)
-            if due and await self._process(p, number, due):
-                touched.add(number)
-        if touched:
-            p.relay.notify(touched)
+            if due:
+                await self._process(p, number, due)  # hands what it wrote to the relay
 
 
 def _seek_back(p: Parts, tp: TopicPartition, offset: int) -> None:

@@ -67,6 +67,19 @@ class AvroCodec:
             raise ContractError(f"cannot encode {schema.name}: {exc}") from exc
         return buf.getvalue()
 
+    def encode_trusted(self, model: type[Event], datum: Mapping[str, Any]) -> bytes:
+        """Serialize a datum dirigent built itself for ``model``'s schema, without the
+        model's validation (the hot path's transitions); fastavro still refuses a value
+        of the wrong type (``ContractError``)."""
+        schema = self.writer_schema(model)
+        buf = io.BytesIO()
+        buf.write(self._frame(schema))
+        try:
+            schemaless_writer(buf, schema.parsed, datum)
+        except _WRITE_ERRORS as exc:
+            raise ContractError(f"cannot encode {schema.name}: {exc}") from exc
+        return buf.getvalue()
+
     def decode_raw(self, data: bytes) -> tuple[str, dict[str, Any]]:
         """The writer's schema name and the datum as written (no model, no resolution)."""
         writer, offset = self._unframe(bytes(data))

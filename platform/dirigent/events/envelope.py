@@ -160,6 +160,13 @@ class Envelope:
         _check_sizes(headers, limits)
         return headers
 
+    @staticmethod
+    def check_sizes(
+        headers: Sequence[tuple[str, bytes | None]], limits: EnvelopeLimits = DEFAULT_LIMITS
+    ) -> None:
+        """``EnvelopeError`` naming the header over a bound, if any is."""
+        _check_sizes(headers, limits)
+
     @classmethod
     def from_headers(
         cls,

@@ -5,7 +5,7 @@ from dirigent.store.client import RedisClient, is_cluster_url, redis_client
 from dirigent.store.idempotency import IdempotencySettings, IdempotencyStore
 from dirigent.store.keys import PartitionKeys
 from dirigent.store.memory import MemorySagaStore
-from dirigent.store.model import StoredSaga, Write, WriteOutcome
+from dirigent.store.model import StoredSaga, Write, WriteOutcome, WriteResult
 from dirigent.store.outbox import OutboxRecord
 from dirigent.store.port import SagaStorePort
 from dirigent.store.saga_store import SagaStore
@@ -22,6 +22,7 @@ __all__ = [
     "StoredSaga",
     "Write",
     "WriteOutcome",
+    "WriteResult",
     "is_cluster_url",
     "map_redis_errors",
     "redis_client",

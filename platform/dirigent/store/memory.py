@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import count
 
 from dirigent.errors import FencedOut, StoreError
-from dirigent.store.model import StoredSaga, Write, WriteOutcome
+from dirigent.store.model import StoredSaga, Write, WriteOutcome, WriteResult
 from dirigent.store.outbox import OutboxRecord
 
 __all__ = ["MemorySagaStore"]
@@ -67,25 +67,34 @@ class MemorySagaStore:
     async def apply(
         self, partition: int, token: str, writes: Sequence[Write]
     ) -> list[WriteOutcome]:
-        """Apply writes in order, like one ``apply.lua`` call each."""
-        p = self._p(partition)
-        return [self._apply(p, token, w) for w in writes]
+        """Apply writes in order, like ``apply.lua``."""
+        return [r.outcome for r in await self.apply_batch(partition, token, writes)]
 
-    def _apply(self, p: _Partition, token: str, w: Write) -> WriteOutcome:
+    async def apply_batch(
+        self, partition: int, token: str, writes: Sequence[Write]
+    ) -> list[WriteResult]:
+        """``apply``, with each applied write's outbox entry ids."""
+        p = self._p(partition)
         if p.token != token:
-            return WriteOutcome.FENCED
+            return [WriteResult(WriteOutcome.FENCED) for _ in writes]
+        return [self._apply(p, w) for w in writes]
+
+    def _apply(self, p: _Partition, w: Write) -> WriteResult:
         if w.message_id in p.seen:
-            return WriteOutcome.DUPLICATE
+            return WriteResult(WriteOutcome.DUPLICATE)
         if w.state_json is not None:
             current = p.sagas.get(w.saga_id)
             if (current.version if current else 0) != w.expected_version:
-                return WriteOutcome.CONFLICT
+                return WriteResult(WriteOutcome.CONFLICT)
             new_status = w.new_status or "NONE"
             p.sagas[w.saga_id] = StoredSaga(w.new_version, new_status, w.state_json)
             p.status.get(w.old_status or new_status, {}).pop(w.saga_id, None)
             p.status.setdefault(new_status, {})[w.saga_id] = w.now
+        ids = []
         for record in w.outbox:
-            p.outbox[f"{next(self._entry_seq)}-0".encode()] = record.pack()
+            entry_id = f"{next(self._entry_seq)}-0".encode()
+            p.outbox[entry_id] = record.pack()
+            ids.append(entry_id)
         for timer_id, due, doc in w.timers:
             p.timers[timer_id], p.timer_docs[timer_id] = due, doc
         for timer_id in w.cancel_timers:
@@ -95,7 +104,7 @@ class MemorySagaStore:
         if w.watermark is not None:
             topic, offset = w.watermark
             p.watermarks[topic] = max(offset, p.watermarks.get(topic, -1))
-        return WriteOutcome.OK
+        return WriteResult(WriteOutcome.OK, tuple(ids))
 
     async def due_timers(self, partition: int, now: float, limit: int = 500) -> list[bytes]:
         """Documents of timers due at ``now``, earliest first (ties by id)."""

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from dirigent.store.outbox import OutboxRecord
 
-__all__ = ["StoredSaga", "Write", "WriteOutcome"]
+__all__ = ["StoredSaga", "Write", "WriteOutcome", "WriteResult"]
 
 
 class WriteOutcome(StrEnum):
@@ -49,3 +49,12 @@ class StoredSaga:
     version: int
     status: str
     state_json: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """One ``Write``'s outcome and, when applied, the ids the store gave its outbox
+    records (in order): what the relay acknowledges once it has produced them."""
+
+    outcome: WriteOutcome
+    entry_ids: tuple[bytes, ...] = ()

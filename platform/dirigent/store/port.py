@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from dirigent.store.model import StoredSaga, Write, WriteOutcome
+from dirigent.store.model import StoredSaga, Write, WriteOutcome, WriteResult
 from dirigent.store.outbox import OutboxRecord
 
 __all__ = ["SagaStorePort"]
@@ -32,6 +32,12 @@ class SagaStorePort(Protocol):
         self, partition: int, token: str, writes: Sequence[Write]
     ) -> list[WriteOutcome]:
         """Apply writes in order, each atomically; a later one sees the earlier ones."""
+        ...
+
+    async def apply_batch(
+        self, partition: int, token: str, writes: Sequence[Write]
+    ) -> list[WriteResult]:
+        """``apply``, also returning each applied write's outbox entry ids."""
         ...
 
     async def due_timers(self, partition: int, now: float, limit: int = 500) -> list[bytes]:

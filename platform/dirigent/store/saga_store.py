@@ -1,4 +1,4 @@
-"""The coordinator's saga store: one atomic Lua call per input, pipelined per batch.
+"""The coordinator's saga store: one atomic Lua call per batch of inputs.
 
 Every Redis call goes through ``map_redis_errors``: callers see ``StoreError`` (with
 ``retryable``) or ``FencedOut``, never a raw ``redis`` exception.
@@ -15,13 +15,14 @@ from dirigent.store._errors import map_redis_errors, translate_redis_error
 from dirigent.store._lua import LuaScript
 from dirigent.store.client import RedisClient
 from dirigent.store.keys import PartitionKeys
-from dirigent.store.model import StoredSaga, Write, WriteOutcome
+from dirigent.store.model import StoredSaga, Write, WriteOutcome, WriteResult
 from dirigent.store.outbox import OutboxRecord
 
 __all__ = ["SagaStore", "StoredSaga", "Write", "WriteOutcome"]
 
 
 _APPLY = LuaScript.named("apply")
+BATCH = 200  # writes per script call: Redis runs nothing else while a script runs
 _OUTBOX_ACK = LuaScript.named("outbox_ack")
 _POSTPONE = LuaScript.named("timers_postpone")
 _DROP = LuaScript.named("timers_drop")
@@ -65,22 +66,37 @@ class SagaStore:
     async def apply(
         self, partition: int, token: str, writes: Sequence[Write]
     ) -> list[WriteOutcome]:
-        """Apply writes in order, one Lua call each, in one pipelined round trip.
+        """Apply writes in order, in one round trip (see ``apply_batch``)."""
+        return [r.outcome for r in await self.apply_batch(partition, token, writes)]
 
-        Each outcome is final for its write; a later write sees the earlier ones.
+    async def apply_batch(
+        self, partition: int, token: str, writes: Sequence[Write]
+    ) -> list[WriteResult]:
+        """Apply writes in order, ``BATCH`` to a Lua call, the calls pipelined in one
+        round trip; each applied write's result holds its outbox entry ids.
+
+        Each outcome is final for its write; a later write sees the earlier ones. A
+        call that fails part-way (Redis does not roll a script back) is reported as a
+        fault: the writes it applied are duplicates when the batch is sent again.
         """
         if not writes:
             return []
         keys = self.keys(partition)
+        chunks = [writes[i : i + BATCH] for i in range(0, len(writes), BATCH)]
         what = f"saga store write failed on partition {partition}"
         with map_redis_errors(what):
             replies = await _APPLY.run_many(
-                self.redis, [_call(self, keys, token, w) for w in writes]
+                self.redis, [_call(self, keys, token, chunk) for chunk in chunks]
             )
-        for reply in replies:
+        results: list[WriteResult] = []
+        for chunk, reply in zip(chunks, replies, strict=True):
             if isinstance(reply, Exception):
                 raise translate_redis_error(what, reply) from reply
-        return [WriteOutcome(_text(r[0])) for r in replies]
+            if reply and not isinstance(reply[0], list):  # {'FENCED', current}
+                results += [WriteResult(WriteOutcome.FENCED) for _ in chunk]
+            else:
+                results += [_result(r) for r in reply]
+        return results
 
     async def due_timers(self, partition: int, now: float, limit: int = 500) -> list[bytes]:
         """Timer documents whose due time has come (they stay until cancelled)."""
@@ -168,25 +184,31 @@ class SagaStore:
 
 
 def _call(
-    store: SagaStore, keys: PartitionKeys, token: str, w: Write
+    store: SagaStore, keys: PartitionKeys, token: str, writes: Sequence[Write]
 ) -> tuple[list[str], list[Any]]:
-    new_status = w.new_status or "NONE"
-    k = [
-        keys.fence, keys.seen(w.message_id), keys.saga(w.saga_id), keys.outbox,
-        keys.timers, keys.timer_docs, keys.status(w.old_status or new_status),
-        keys.status(new_status), keys.watermark,
-    ]  # fmt: skip
-    ttl = store.terminal_ttl_s if w.terminal and store.terminal_ttl_s else ""
-    a: list[Any] = [
-        token, store.seen_ttl_s, w.expected_version,
-        w.new_version if w.state_json is not None else "", w.state_json or b"",
-        new_status, w.saga_id, w.now, ttl,
-        w.watermark[0] if w.watermark else "", w.watermark[1] if w.watermark else 0,
-        len(w.outbox), *(r.pack() for r in w.outbox),
-        len(w.timers), *(x for t in w.timers for x in t),
-        len(w.cancel_timers), *w.cancel_timers,
-    ]  # fmt: skip
+    k = [keys.fence, keys.outbox, keys.timers, keys.timer_docs, keys.watermark]
+    a: list[Any] = [token, store.seen_ttl_s, len(writes)]
+    for w in writes:
+        new_status = w.new_status or "NONE"
+        k += (
+            keys.seen(w.message_id), keys.saga(w.saga_id),
+            keys.status(w.old_status or new_status), keys.status(new_status),
+        )  # fmt: skip
+        ttl = store.terminal_ttl_s if w.terminal and store.terminal_ttl_s else ""
+        a += (
+            w.expected_version, w.new_version if w.state_json is not None else "",
+            w.state_json or b"", new_status, w.saga_id, w.now, ttl,
+            w.watermark[0] if w.watermark else "", w.watermark[1] if w.watermark else 0,
+            len(w.outbox), *(r.pack() for r in w.outbox),
+            len(w.timers), *(x for t in w.timers for x in t),
+            len(w.cancel_timers), *w.cancel_timers,
+        )  # fmt: skip
     return k, a
+
+
+def _result(reply: list[Any]) -> WriteResult:
+    outcome = WriteOutcome(_text(reply[0]))
+    return WriteResult(outcome, tuple(reply[1:]) if outcome is WriteOutcome.OK else ())
 
 
 def _unpack(partition: int, entry_id: bytes, fields: dict[bytes, bytes]) -> OutboxRecord:

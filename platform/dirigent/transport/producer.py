@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dirigent.errors import ConfigurationError, PublishFailed
 from dirigent.transport._errors import map_kafka_errors
 from dirigent.transport._lifecycle import Lifecycle
+from dirigent.transport.partitioner import CachedPartitioner
 
 __all__ = ["Compression", "OutgoingRecord", "ProducerSettings", "RawProducer", "SentRecord"]
 
@@ -113,6 +114,7 @@ class RawProducer:
                 max_request_size=s.max_request_bytes,
                 compression_type=s.compression,
                 request_timeout_ms=s.request_timeout_ms,
+                partitioner=CachedPartitioner(),
             )
         except (ValueError, TypeError) as exc:  # aiokafka validates its options like this
             raise ConfigurationError(f"invalid producer settings {s!r}: {exc}") from exc

@@ -48,11 +48,23 @@ async def outbox(store: MemorySagaStore, records: list[OutboxRecord], timers: in
 
 
 def relay(store: MemorySagaStore, producer: Producer, owners: Owners, now: float,
-          health: ParticipantHealth | None = None, batch: int = 2000) -> OutboxRelay:  # fmt: skip
+          health: ParticipantHealth | None = None, batch: int = 2000,
+          recover: bool = True) -> OutboxRelay:  # fmt: skip
     r = OutboxRelay(store, producer, health or ParticipantHealth(), {"held.commands": "held"},  # type: ignore[arg-type]
                     clock=lambda: now, batch=batch)  # fmt: skip
     r.owners = owners
+    if recover:
+        r.recover({0})  # as on assignment: what the outbox holds is read back
     return r
+
+
+async def offered(store: MemorySagaStore, token: str, records: list[OutboxRecord]) -> list[
+    tuple[bytes, OutboxRecord]
+]:  # fmt: skip
+    """Write ``records`` as the processor does and return what it hands to the relay."""
+    write = Write(f"m{len(records)}-{id(records)}", "s", outbox=records)
+    [result] = await store.apply_batch(0, token, [write])
+    return list(zip(result.entry_ids, records, strict=True))
 
 
 async def test_a_step_timeout_runs_from_the_brokers_ack() -> None:
@@ -98,3 +110,57 @@ async def test_a_broker_outage_is_reported_and_retried_not_raised() -> None:
     producer.down = False
     assert await r.flush_safely(0) is True
     assert (r.degraded, len(producer.sent)) == (None, 1)
+
+
+async def test_offered_records_are_sent_from_memory_without_reading_the_outbox() -> None:
+    store, producer = MemorySagaStore(), Producer()
+    token = await store.acquire(0)
+    r = relay(store, producer, Owners(token), now=500.0, recover=False)
+    cmd = OutboxRecord("a.commands", b"k", b"v", rearm=("t0", 30.0))
+    r.offer(0, await offered(store, token, [cmd, OutboxRecord("b.events", b"k", b"w")]))
+    await r.flush(0)
+    assert [x.value for x in producer.sent] == [b"v", b"w"]
+    assert r.read_backs == 0
+    assert await store.outbox_pending(0) == []  # acknowledged by id
+
+
+async def test_an_offered_record_a_breaker_holds_switches_to_reading_back_in_order() -> None:
+    store, producer = MemorySagaStore(), Producer()
+    token = await store.acquire(0)
+    health = ParticipantHealth(Breakers(threshold=1, reset_s=60))
+    health.timed_out("held", 100.0)  # open
+    r = relay(store, producer, Owners(token), now=100.0, health=health, recover=False)
+    records = [OutboxRecord("a.commands", b"k", b"1"), OutboxRecord("held.commands", b"k", b"2"),
+               OutboxRecord("a.commands", b"k", b"3")]  # fmt: skip
+    r.offer(0, await offered(store, token, records))
+    await r.flush(0)
+    assert [x.value for x in producer.sent] == [b"1", b"3"]  # each sent once
+    assert r.read_backs == 1
+    assert r.pending[0] == 1
+    assert [x.value for _, x in await store.outbox_pending(0)] == [b"2"]
+    await r.flush(0)  # still held: read back again, nothing sent twice
+    assert [x.value for x in producer.sent] == [b"1", b"3"]
+
+
+async def test_a_read_back_drops_the_offered_records_it_covered() -> None:
+    store, producer = MemorySagaStore(), Producer()
+    token = await store.acquire(0)
+    r = relay(store, producer, Owners(token), now=1.0, recover=False)
+    r.offer(0, await offered(store, token, [OutboxRecord("a.commands", b"k", b"1")]))
+    r.recover({0})  # e.g. a loop turn failed before the relay ran
+    await r.flush(0)
+    await r.flush(0)
+    assert [x.value for x in producer.sent] == [b"1"]
+
+
+async def test_a_failed_send_from_memory_is_recovered_from_the_outbox() -> None:
+    store, producer = MemorySagaStore(), Producer()
+    token = await store.acquire(0)
+    r = relay(store, producer, Owners(token), now=1.0, recover=False)
+    r.offer(0, await offered(store, token, [OutboxRecord("a.commands", b"k", b"1")]))
+    producer.down = True
+    assert await r.flush_safely(0) is False
+    producer.down = False
+    assert await r.flush_safely(0) is True
+    assert ([x.value for x in producer.sent], r.read_backs) == ([b"1"], 1)
+    assert await store.outbox_pending(0) == []

@@ -55,6 +55,7 @@ async def setup(
         health.timed_out(PARTICIPANT, clock.now)
     relay = OutboxRelay(store, producer, health, {TOPIC: PARTICIPANT}, clock=clock, hold_s=60.0)  # type: ignore[arg-type]
     relay.owners = Owners(token)
+    relay.recover({0})  # the entries were written above, not offered: read them back
     scanner = TimerScanner(store, TOPOLOGY, health, clock, unsent=relay)
     return store, OwnedPartition(0, token), relay, scanner, health, producer
 

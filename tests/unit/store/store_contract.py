@@ -159,6 +159,38 @@ class StoreContract:
         assert [r.value for _, r in await store.outbox_pending(0)] == [b"0", b"1", b"2", b"3", b"4"]
         assert [r.value for _, r in await store.outbox_pending(0, count=2)] == [b"0", b"1"]
 
+    async def test_apply_batch_returns_the_entry_ids_the_outbox_holds(
+        self, store: SagaStorePort
+    ) -> None:
+        token = await store.acquire(0)
+        rec = [OutboxRecord("t", b"k", str(i).encode()) for i in range(3)]
+        batch = [start(outbox=rec[:2]), start(), start("x", "s2", outbox=rec[2:])]
+        results = await store.apply_batch(0, token, batch)
+        assert [r.outcome for r in results] == [OK, DUP, OK]
+        assert [len(r.entry_ids) for r in results] == [2, 0, 1]  # a duplicate adds none
+        pending = await store.outbox_pending(0)
+        assert [e for r in results for e in r.entry_ids] == [e for e, _ in pending]
+        assert [r.value for _, r in pending] == [b"0", b"1", b"2"]
+
+    async def test_apply_batch_fences_every_write(self, store: SagaStorePort) -> None:
+        await store.acquire(0)
+        results = await store.apply_batch(0, "stale", [start(), start("x", "s2")])
+        assert [(r.outcome, r.entry_ids) for r in results] == [(FENCED, ()), (FENCED, ())]
+
+    async def test_a_large_batch_keeps_order_and_chaining(self, store: SagaStorePort) -> None:
+        token = await store.acquire(0)
+        rec = [OutboxRecord("t", b"k", str(i).encode()) for i in range(450)]
+        batch = [start(outbox=rec[:1])]
+        batch += [step(f"m{v}", v, outbox=rec[v - 1 : v]) for v in range(2, 451)]
+        results = await store.apply_batch(0, token, batch)  # more than one script call
+        assert {r.outcome for r in results} == {OK}
+        assert [r.value for _, r in await store.outbox_pending(0, count=1000)] == [
+            str(i).encode() for i in range(450)
+        ]
+        [saga] = await store.load_many(0, ["s1"])
+        assert saga is not None
+        assert saga.version == 450
+
     async def test_outbox_pages_after_an_entry(self, store: SagaStorePort) -> None:
         token = await store.acquire(0)
         outbox = [OutboxRecord("t", b"k", str(i).encode()) for i in range(4)]

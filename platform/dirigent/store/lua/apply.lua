@@ -1,66 +1,84 @@
--- Apply one saga input atomically: fence check, duplicate check, version compare-and-set,
--- state write, status index, outbox append, timers, watermark. All keys share one hash
--- tag (the partition), so this is one call on one Redis Cluster slot.
+-- Apply a batch of saga inputs in order, atomically: the fence is checked once, then
+-- each input's duplicate check, version compare-and-set, state write, status index,
+-- outbox append, timers and watermark. All keys share one hash tag (the partition), so
+-- this is one call on one Redis Cluster slot. An input sees the ones before it (a
+-- second input of one saga in the batch expects the version the first one wrote).
 --
--- KEYS: 1 fence, 2 seen:<message id>, 3 saga:<id>, 4 outbox, 5 timers (zset),
---       6 timer payloads (hash), 7 old status index, 8 new status index, 9 watermark
--- ARGV: 1 token, 2 seen ttl s, 3 expected version, 4 new version ('' = no state write),
---       5 state json, 6 new status, 7 saga id, 8 now (score), 9 terminal ttl s ('' = keep),
---       10 watermark topic ('' = none), 11 watermark offset,
---       12 n outbox, then n records; then n timers as (id, due, json); then n cancels
--- Returns: {'OK'} | {'DUP'} | {'FENCED', current} | {'CONFLICT', current version}
+-- KEYS: 1 fence, 2 outbox (stream), 3 timers (zset), 4 timer payloads (hash),
+--       5 watermark, then per input: seen:<message id>, saga:<id>, old status index,
+--       new status index
+-- ARGV: 1 token, 2 seen ttl s, 3 n inputs, then per input: expected version,
+--       new version ('' = no state write), state json, new status, saga id, now (score),
+--       terminal ttl s ('' = keep), watermark topic ('' = none), watermark offset,
+--       n outbox then n records, n timers then n (id, due, json), n cancels then n ids
+-- Returns: {'FENCED', current} | one reply per input, in order:
+--          {'OK', outbox entry id...} | {'DUP'} | {'CONFLICT', current version}
 
 local token = redis.call('GET', KEYS[1])
 if token ~= ARGV[1] then
   return {'FENCED', token or ''}
 end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  return {'DUP'}
-end
+local seen_ttl = tonumber(ARGV[2])
+local replies = {}
+local a = 4  -- the next argument
+for w = 1, tonumber(ARGV[3]) do
+  local k = 5 + 4 * (w - 1)
+  local seen, saga, old_index, new_index = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  local expected, version, state, status = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local saga_id, now, ttl = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+  local wm_topic, wm_offset = ARGV[a + 7], ARGV[a + 8]
+  local n_out = tonumber(ARGV[a + 9])
+  local out_at = a + 10
+  local n_timers = tonumber(ARGV[out_at + n_out])
+  local timers_at = out_at + n_out + 1
+  local n_cancel = tonumber(ARGV[timers_at + 3 * n_timers])
+  local cancel_at = timers_at + 3 * n_timers + 1
+  a = cancel_at + n_cancel
 
-if ARGV[4] ~= '' then
-  local current = redis.call('HGET', KEYS[3], 'v') or '0'
-  if current ~= ARGV[3] then
-    return {'CONFLICT', current}
+  local reply = nil
+  if redis.call('EXISTS', seen) == 1 then
+    reply = {'DUP'}
+  elseif version ~= '' then
+    local current = redis.call('HGET', saga, 'v') or '0'
+    if current ~= expected then
+      reply = {'CONFLICT', current}
+    else
+      redis.call('HSET', saga, 'v', version, 's', state, 'st', status)
+      if ttl ~= '' then
+        redis.call('EXPIRE', saga, tonumber(ttl))
+      else
+        -- A saga that is running again (reopened by a late success or an operator)
+        -- must not expire with the TTL it got when it ended.
+        redis.call('PERSIST', saga)
+      end
+      if old_index ~= new_index then
+        redis.call('ZREM', old_index, saga_id)
+      end
+      redis.call('ZADD', new_index, now, saga_id)
+    end
   end
-  redis.call('HSET', KEYS[3], 'v', ARGV[4], 's', ARGV[5], 'st', ARGV[6])
-  if ARGV[9] ~= '' then
-    redis.call('EXPIRE', KEYS[3], tonumber(ARGV[9]))
-  else
-    -- A saga that is running again (reopened by a late success or an operator) must
-    -- not expire with the TTL it got when it ended.
-    redis.call('PERSIST', KEYS[3])
+  if reply == nil then
+    reply = {'OK'}
+    for j = 0, n_out - 1 do
+      reply[#reply + 1] = redis.call('XADD', KEYS[2], '*', 'r', ARGV[out_at + j])
+    end
+    for j = 0, n_timers - 1 do
+      local id = ARGV[timers_at + 3 * j]
+      redis.call('ZADD', KEYS[3], ARGV[timers_at + 3 * j + 1], id)
+      redis.call('HSET', KEYS[4], id, ARGV[timers_at + 3 * j + 2])
+    end
+    for j = 0, n_cancel - 1 do
+      redis.call('ZREM', KEYS[3], ARGV[cancel_at + j])
+      redis.call('HDEL', KEYS[4], ARGV[cancel_at + j])
+    end
+    redis.call('SET', seen, '1', 'EX', seen_ttl)
+    if wm_topic ~= '' then
+      local mark = tonumber(redis.call('HGET', KEYS[5], wm_topic) or '-1')
+      if tonumber(wm_offset) > mark then
+        redis.call('HSET', KEYS[5], wm_topic, wm_offset)
+      end
+    end
   end
-  if KEYS[7] ~= KEYS[8] then
-    redis.call('ZREM', KEYS[7], ARGV[7])
-  end
-  redis.call('ZADD', KEYS[8], ARGV[8], ARGV[7])
+  replies[w] = reply
 end
-
-local i = 12
-local n = tonumber(ARGV[i])
-for j = 1, n do
-  redis.call('XADD', KEYS[4], '*', 'r', ARGV[i + j])
-end
-i = i + n + 1
-n = tonumber(ARGV[i])
-for j = 0, n - 1 do
-  local id, due, doc = ARGV[i + 1 + 3 * j], ARGV[i + 2 + 3 * j], ARGV[i + 3 + 3 * j]
-  redis.call('ZADD', KEYS[5], due, id)
-  redis.call('HSET', KEYS[6], id, doc)
-end
-i = i + 3 * n + 1
-n = tonumber(ARGV[i])
-for j = 1, n do
-  redis.call('ZREM', KEYS[5], ARGV[i + j])
-  redis.call('HDEL', KEYS[6], ARGV[i + j])
-end
-
-redis.call('SET', KEYS[2], '1', 'EX', tonumber(ARGV[2]))
-if ARGV[10] ~= '' then
-  local seen = tonumber(redis.call('HGET', KEYS[9], ARGV[10]) or '-1')
-  if tonumber(ARGV[11]) > seen then
-    redis.call('HSET', KEYS[9], ARGV[10], ARGV[11])
-  end
-end
-return {'OK'}
+return replies
