@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from redis.asyncio import Redis
+from dirigent.store import RedisClient
 
 __all__ = ["EffectLedger", "EntryKind", "LedgerEntry"]
 
@@ -75,7 +75,7 @@ class EffectLedger:
             ...  # first time: the effect is applied now
     """
 
-    def __init__(self, redis: Redis, *, run_id: str, ttl_s: int = 24 * 3600) -> None:
+    def __init__(self, redis: RedisClient, *, run_id: str, ttl_s: int = 24 * 3600) -> None:
         self.redis = redis
         self.run_id = run_id
         self.ttl_s = ttl_s

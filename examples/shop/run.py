@@ -14,10 +14,9 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 
-from redis.asyncio import Redis
-
 from dirigent.config import Settings
 from dirigent.observability import configure_logging
+from dirigent.store import redis_client
 from dirigent.transport import ConsumerSettings
 from examples.shop.faults import FaultPlan
 from examples.shop.ledger import EffectLedger
@@ -51,7 +50,7 @@ def faults_of(args: argparse.Namespace) -> FaultPlan:
 
 
 async def serve(args: argparse.Namespace, settings: Settings) -> None:
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     try:
         env = ShopEnv(
             prefix=args.prefix, bootstrap=settings.kafka_bootstrap, redis=redis,

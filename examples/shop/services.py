@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from dirigent.events import AvroCodec, Event, SchemaCatalog, SingleObjectCodec
 from dirigent.service import HandlerContext, Service
+from dirigent.store import RedisClient
 from dirigent.store.idempotency import IdempotencySettings
 from dirigent.transport import ConsumerSettings
 from examples.shop.faults import FaultPlan
@@ -40,7 +39,7 @@ class ShopEnv:
 
     prefix: str
     bootstrap: str
-    redis: Redis
+    redis: RedisClient
     ledger: EffectLedger
     codec: AvroCodec
     idempotency_ttl_s: int = 24 * 3600

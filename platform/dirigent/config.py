@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DIRIGENT_", frozen=True, extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # redis://host:port/db, or redis+cluster://host:port[,host:port...] for a Redis
+    # Cluster (docs/redis-cluster.md)
     redis_url: str = "redis://127.0.0.1:6379/0"
     schema_registry_url: str | None = None
     schemas_dir: Path = Path("schemas")
@@ -48,3 +50,7 @@ class DevSettings(BaseSettings):
         default=None, description="where Maven puts the Kafka jars; default: ~/.cache/dirigent"
     )
     startup_timeout_s: float = 90.0
+    # `dirigent dev cluster`: node i listens on redis_cluster_port + i, its bus on +10000
+    redis_cluster_port: int = 7000
+    redis_cluster_nodes: int = Field(default=3, ge=1, description="masters, no replicas")
+    redis_cluster_node_timeout_ms: int = Field(default=5000, gt=0)

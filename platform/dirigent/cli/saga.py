@@ -11,7 +11,6 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import click
-from redis.asyncio import Redis
 from rich.console import Console
 
 from dirigent.cli.coordinator import load_sagas
@@ -27,6 +26,7 @@ from dirigent.ops.saga_select import Selection, select_sagas
 from dirigent.ops.sagas import SagaView
 from dirigent.saga import AdminAction, SagaCatalog
 from dirigent.saga.state import SagaStatus
+from dirigent.store.client import redis_client
 from dirigent.transport.reader import partition_count
 
 __all__ = ["saga"]
@@ -106,7 +106,7 @@ async def _show(
         if topic is None:
             raise click.UsageError("give --partitions N or --topic T (to read its partition count)")
         partitions = await partition_count(settings.kafka_bootstrap, topic)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     try:
         return await find_saga(redis, group_id, saga_id, partitions=partitions)
     finally:
@@ -116,7 +116,7 @@ async def _show(
 async def _list(
     settings: Settings, group_id: str, partitions: int, statuses: list[SagaStatus], limit: int
 ) -> list[Any]:
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     try:
         return await list_sagas(redis, group_id, partitions=partitions, statuses=statuses,
                                 limit=limit)  # fmt: skip
@@ -182,7 +182,7 @@ def migrate(
 async def _plans(
     settings: Settings, group_id: str, partitions: int, catalog: SagaCatalog
 ) -> list[InstancePlan]:
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     try:
         return [p async for p in plan_instances(redis, group_id, partitions, catalog)]
     finally:
@@ -329,7 +329,7 @@ def resume(**kw: Any) -> None:
 async def _select(
     settings: Settings, group_id: str, partitions: int, selection: Selection
 ) -> list[SagaView]:
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     try:
         return await select_sagas(redis, group_id, partitions, selection)
     finally:

@@ -23,8 +23,9 @@ from dirigent.coordinator.topology import Topology
 from dirigent.errors import ConfigurationError, TransportError
 from dirigent.events import AvroCodec, EnvelopeLimits
 from dirigent.saga.steps import participant_of
-from dirigent.store import SagaStore, SagaStorePort
+from dirigent.store import RedisClient, SagaStore, SagaStorePort
 from dirigent.store._packing import with_c_packing
+from dirigent.store.client import redis_client as _store_redis_client
 from dirigent.transport import ConsumerSettings, RawProducer, TopicSpec, ensure_topics
 from dirigent.transport.group import GroupConsumer
 from dirigent.transport.reader import partition_count
@@ -47,12 +48,14 @@ class Parts:
     backpressure: Backpressure
 
 
-def redis_client(url: str) -> Redis:
-    """A Redis client that never waits for ever: a hung server is a retryable fault."""
-    client = Redis.from_url(
-        url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=15
-    )
-    return with_c_packing(client)  # the store's calls carry many arguments
+def redis_client(url: str) -> RedisClient:
+    """A Redis client that never waits for ever: a hung server is a retryable fault.
+
+    ``redis+cluster://`` URLs give a Redis Cluster client (``dirigent.store.client``).
+    """
+    client = _store_redis_client(url)
+    # the store's calls carry many arguments: a single server's client packs them in C
+    return with_c_packing(client) if isinstance(client, Redis) else client
 
 
 async def input_partitions(bootstrap: str, topology: Topology) -> dict[str, int]:
@@ -125,7 +128,7 @@ def assemble(
     codec: AvroCodec,
     limits: EnvelopeLimits,
     partitions: dict[str, int],
-    redis: Redis,
+    redis: RedisClient,
     producer: RawProducer,
     health: ParticipantHealth,
     metrics: CoordinatorMetrics,

@@ -20,8 +20,6 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 
-from redis.asyncio import Redis
-
 from dirigent.config import Settings
 from dirigent.coordinator.assembly import (
     Parts,
@@ -54,6 +52,7 @@ from dirigent.events import (
 )
 from dirigent.observability import get_logger
 from dirigent.saga import SagaDefinition
+from dirigent.store import RedisClient
 from dirigent.transport import FailedRecord, Failure, InboundRecord, RawProducer, send_dead_letters
 from dirigent.transport.consumer import TopicPartition
 
@@ -138,7 +137,7 @@ class Coordinator:
             await producer.close()
             await redis.aclose()
 
-    async def _run(self, redis: Redis, producer: RawProducer) -> None:
+    async def _run(self, redis: RedisClient, producer: RawProducer) -> None:
         partitions = await input_partitions(self.settings.kafka_bootstrap, self.topology)
         partitions = await admin_topics(self.settings.kafka_bootstrap, self.config, partitions)
         batch = await transitions_batchable(self.settings.kafka_bootstrap, self.config, partitions)
@@ -300,7 +299,7 @@ class Coordinator:
             log.info("inputs forwarded to their saga's partition", partition=number,
                      count=result.forwarded)  # fmt: skip
 
-    async def _check_versions(self, redis: Redis, partitions: int) -> None:
+    async def _check_versions(self, redis: RedisClient, partitions: int) -> None:
         """Refuse to start while a live instance would be stranded; Redis faults wait."""
         backoff = 0.1
         while not self._stopping.is_set():

@@ -12,10 +12,9 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
-
 from dirigent.errors import SagaVersionError
 from dirigent.saga import SagaCatalog, SagaState, SagaStatus
+from dirigent.store.client import RedisClient
 from dirigent.store.saga_queries import scan_states
 
 __all__ = ["InstancePlan", "VersionReport", "check_versions", "plan_instances"]
@@ -67,7 +66,7 @@ class VersionReport:
 
 
 async def plan_instances(
-    redis: Redis, namespace: str, partitions: int, catalog: SagaCatalog
+    redis: RedisClient, namespace: str, partitions: int, catalog: SagaCatalog
 ) -> AsyncIterator[InstancePlan]:
     """The plan for every live instance of the namespace, partition by partition."""
     statuses = [s.value for s in _LIVE]
@@ -82,7 +81,7 @@ async def plan_instances(
 
 
 async def check_versions(
-    redis: Redis, namespace: str, partitions: int, catalog: SagaCatalog
+    redis: RedisClient, namespace: str, partitions: int, catalog: SagaCatalog
 ) -> VersionReport:
     """Classify every live instance; ``raise_if_stranded()`` on the report refuses."""
     report = VersionReport()

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis
 
 from dirigent.config import Settings
 from dirigent.coordinator import Coordinator, CoordinatorSettings, Topology
@@ -24,6 +23,7 @@ from dirigent.demo.options import DemoOptions
 from dirigent.demo.orders import make_orders, publish_orders, warmup_order
 from dirigent.demo.summary import DemoResult, DemoSummary
 from dirigent.saga import SagaDefinition
+from dirigent.store.client import redis_client
 from dirigent.store.saga_store import SagaStore
 from dirigent.transport import delete_topics
 from examples.shop import (
@@ -67,7 +67,7 @@ async def run_demo(
     topology = Topology.of([saga])
     await provision_topics(settings.kafka_bootstrap, topology, partitions=options.partitions,
                            transitions_topic=config.transitions_topic)  # fmt: skip
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     try:
         ledger = EffectLedger(redis, run_id=options.run_id, ttl_s=options.data_ttl_s)
         env = ShopEnv(

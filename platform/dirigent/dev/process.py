@@ -70,6 +70,13 @@ class ManagedProcess:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def tail(self, lines: int = 20) -> str:
+        """The last ``lines`` of the log, for an error message."""
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
 
 def _signal(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):

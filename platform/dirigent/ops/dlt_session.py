@@ -6,13 +6,12 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from dirigent.ops.dlt_filter import DltFilter
 from dirigent.ops.dlt_ledger import Ledger, load_ledger
 from dirigent.ops.dlt_scan import DeadLetterScan
 from dirigent.ops.progress import NO_PROGRESS, Progress
 from dirigent.ops.saga_join import SagaJoin
+from dirigent.store.client import redis_client
 from dirigent.transport.reader import partition_count
 
 __all__ = ["DltSession", "SagaStoreRef", "open_session"]
@@ -61,7 +60,7 @@ async def open_session(
     partitions = store.partitions
     if partitions is None and store.saga_topic is not None:
         partitions = await partition_count(bootstrap, store.saga_topic)
-    redis = Redis.from_url(store.redis_url)
+    redis = redis_client(store.redis_url)
     try:
         join = SagaJoin(redis, bootstrap, store.group_id, partitions=partitions)
         yield DltSession(bootstrap, dlt, ledger, join, progress)

@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from dirigent.errors import TransportError
 from dirigent.ops.dlt import DeadLetter
 from dirigent.saga.state import SagaState
+from dirigent.store.client import RedisClient
 from dirigent.store.saga_queries import read_sagas
 from dirigent.transport.reader import partition_count, partition_for
 
@@ -59,7 +58,7 @@ class SagaJoin:
     """Reads the sagas of dead letters from coordinator group ``group_id``."""
 
     def __init__(
-        self, redis: Redis, bootstrap: str, group_id: str, *, partitions: int | None = None
+        self, redis: RedisClient, bootstrap: str, group_id: str, *, partitions: int | None = None
     ) -> None:
         self.redis = redis
         self.bootstrap = bootstrap

@@ -7,10 +7,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from dirigent.ops.sagas import SagaView, find_saga, list_sagas
 from dirigent.saga import SagaStatus
+from dirigent.store.client import RedisClient
 
 __all__ = ["Selection", "select_sagas"]
 
@@ -41,7 +40,12 @@ class Selection:
 
 
 async def select_sagas(
-    redis: Redis, group_id: str, partitions: int, selection: Selection, *, now: float | None = None
+    redis: RedisClient,
+    group_id: str,
+    partitions: int,
+    selection: Selection,
+    *,
+    now: float | None = None,
 ) -> list[SagaView]:
     """The sagas of ``group_id`` the selection matches, most recently changed first."""
     at = time.time() if now is None else now

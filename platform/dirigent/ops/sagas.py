@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from dirigent.errors import StoreError
 from dirigent.saga.state import SagaState, SagaStatus
+from dirigent.store.client import RedisClient
 from dirigent.store.saga_queries import IndexedSaga, read_saga, sagas_with_status
 from dirigent.transport.reader import partition_for
 
@@ -56,7 +55,7 @@ class SagaView:
 
 
 async def find_saga(
-    redis: Redis, group_id: str, saga_id: str, *, partitions: int
+    redis: RedisClient, group_id: str, saga_id: str, *, partitions: int
 ) -> SagaView | None:
     """The saga ``saga_id`` of coordinator group ``group_id``, or ``None`` if not stored."""
     partition = partition_for(saga_id, partitions)
@@ -73,7 +72,7 @@ async def find_saga(
 
 
 async def list_sagas(
-    redis: Redis,
+    redis: RedisClient,
     group_id: str,
     *,
     partitions: int,

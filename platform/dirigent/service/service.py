@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 import structlog
 from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis
 
 from dirigent.errors import ConfigurationError, TransportError
 from dirigent.events import AvroCodec, Event
@@ -22,6 +21,7 @@ from dirigent.service.metrics import ServiceMetrics
 from dirigent.service.processor import RecordProcessor
 from dirigent.service.retry import HandlerRetry, check_handler_retry
 from dirigent.service.settings import ServiceSettings
+from dirigent.store.client import RedisClient
 from dirigent.store.idempotency import IdempotencySettings, IdempotencyStore
 from dirigent.transport import (
     BatchConsumer,
@@ -50,7 +50,7 @@ class Service:
 
         service = Service("inventory", codec=codec, topics=["shop.inventory.commands"],
                           reply_topic="shop.inventory.events",
-                          bootstrap="127.0.0.1:9092", redis=Redis.from_url(url))
+                          bootstrap="127.0.0.1:9092", redis=redis_client(url))
 
         @service.handles(ReserveStock)
         async def reserve(cmd: ReserveStock, ctx: HandlerContext) -> StockReserved:
@@ -58,6 +58,9 @@ class Service:
             return StockReserved(order_id=cmd.order_id, reservation_id=rid)
 
         await service.run(handle_signals=True)  # until SIGTERM/SIGINT or service.stop()
+
+    ``redis`` is a ``redis.asyncio.Redis`` or ``RedisCluster``; build it with
+    ``dirigent.store.redis_client(url)`` (``redis+cluster://`` gives a cluster client).
     """
 
     def __init__(
@@ -68,7 +71,7 @@ class Service:
         topics: Sequence[str],
         reply_topic: str,
         bootstrap: str,
-        redis: Redis,
+        redis: RedisClient,
         group_id: str | None = None,
         retry: HandlerRetry | None = None,
         settings: ServiceSettings | None = None,

@@ -1,6 +1,7 @@
 """Redis adapters: the only package that builds Redis keys or holds Lua."""
 
 from dirigent.store._errors import map_redis_errors
+from dirigent.store.client import RedisClient, is_cluster_url, redis_client
 from dirigent.store.idempotency import IdempotencySettings, IdempotencyStore
 from dirigent.store.keys import PartitionKeys
 from dirigent.store.memory import MemorySagaStore
@@ -15,11 +16,14 @@ __all__ = [
     "MemorySagaStore",
     "OutboxRecord",
     "PartitionKeys",
+    "RedisClient",
     "SagaStore",
     "SagaStorePort",
     "StoredSaga",
     "Write",
     "WriteOutcome",
     "WriteResult",
+    "is_cluster_url",
     "map_redis_errors",
+    "redis_client",
 ]

@@ -4,6 +4,11 @@ Translation keeps the cause (``from exc``) and the verdict: a fault that may pas
 (Redis restarting, a network blip, a failover) is ``StoreError(retryable=True)``; one
 that will not pass by waiting (credentials, permissions, a bug in a script or a call)
 is ``StoreError(retryable=False)``.
+
+On a Redis Cluster the client adds its own faults: a node down or a layout being
+settled passes (retryable); a call whose keys span slots, or a URL that names the wrong
+kind of server (a cluster node behind ``redis://``, a single server behind
+``redis+cluster://``), does not, and the message says which setting to fix.
 """
 
 from __future__ import annotations
@@ -35,30 +40,75 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     rx.InvalidResponse,  # a torn reply: the connection is dropped and re-made
     rx.WatchError,
     rx.SlotNotCoveredError,
+    rx.ClusterError,  # redirections exhausted while the cluster moves slots
     OSError,  # socket errors and the built-in (asyncio) TimeoutError
 )
 _AUTH_WORDS = ("WRONGPASS", "NOAUTH", "NOPERM")
+# RedisClusterException (not a RedisError) with these words: no node reachable yet, or
+# nodes that disagree while the cluster is formed or resharded. Waiting helps.
+_CLUSTER_TRANSIENT_WORDS = ("cannot be connected", "slots are not covered", "could not agree")
+_CROSS_SLOT_WORDS = ("CROSSSLOT", "same slot", "same key slot", "non local key")
+_NOT_A_CLUSTER = "Cluster mode is not enabled"
 _SETTING = "DIRIGENT_REDIS_URL"
 
 
 def translate_redis_error(what: str, exc: BaseException) -> StoreError:
     """The ``StoreError`` for a Redis client error raised while doing ``what``."""
-    if isinstance(exc, _PERMANENT) or _names_auth(exc):
+    refusal = next((e for e in _chain(exc) if isinstance(e, _PERMANENT) or _names_auth(e)), None)
+    if refusal is not None:
+        why = str(exc) if refusal is exc else f"{exc}, because: {refusal}"
         return StoreError(
-            f"{what}: Redis refused our credentials or permissions ({exc}); "
+            f"{what}: Redis refused our credentials or permissions ({why}); "
             f"check the user and password in {_SETTING} and the user's ACL",
             retryable=False,
         )
-    if isinstance(exc, _TRANSIENT):
+    if _NOT_A_CLUSTER in str(exc):
+        return StoreError(
+            f"{what}: {_SETTING} names a Redis Cluster (redis+cluster://) but the server "
+            f"is not one ({exc}); use redis://host:port/db for a single server",
+            retryable=False,
+        )
+    if isinstance(exc, rx.AskError):  # MOVED/ASK reach us only from a plain client
+        return StoreError(
+            f"{what}: the server is a Redis Cluster node and sends this key elsewhere "
+            f"({exc}); set {_SETTING} to redis+cluster://host:port[,host:port...]",
+            retryable=False,
+        )
+    cluster_fault = _names(exc, rx.RedisClusterException, _CLUSTER_TRANSIENT_WORDS)
+    if isinstance(exc, _TRANSIENT) or cluster_fault:
         return StoreError(f"{what}: Redis unavailable ({exc})", retryable=True)
+    if _names(exc, (rx.ResponseError, rx.RedisClusterException), _CROSS_SLOT_WORDS):
+        return StoreError(
+            f"{what}: one call touched keys of several Redis Cluster slots ({exc}); "
+            "a bug: every key of one call must share its hash tag (dirigent.store.keys)",
+            retryable=False,
+        )
     if isinstance(exc, rx.ResponseError):
         return StoreError(f"{what}: Redis rejected the call ({exc})", retryable=False)
     return StoreError(f"{what}: {type(exc).__name__}: {exc}", retryable=False)
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    # The cluster client wraps what a node said (a NOPERM to CLUSTER SLOTS becomes
+    # "Cluster mode is not enabled"): the refusal is found among the causes.
+    found: list[BaseException] = []
+    at: BaseException | None = exc
+    while at is not None and at not in found and len(found) < 8:
+        found.append(at)
+        at = at.__cause__ or at.__context__
+    return found
+
+
 def _names_auth(exc: BaseException) -> bool:
     # An ACL refusal inside a Lua script arrives as a plain ResponseError.
-    return isinstance(exc, rx.ResponseError) and any(w in str(exc) for w in _AUTH_WORDS)
+    return _names(exc, rx.ResponseError, _AUTH_WORDS)
+
+
+def _names(
+    exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...],
+    words: tuple[str, ...],
+) -> bool:  # fmt: skip
+    return isinstance(exc, kind) and any(w in str(exc) for w in words)
 
 
 @contextmanager

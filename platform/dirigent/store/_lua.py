@@ -3,7 +3,9 @@
 Redis forgets scripts on restart, failover and ``SCRIPT FLUSH``. redis-py's ``Script``
 reloads them, but in a pipeline it does so with a ``SCRIPT EXISTS`` round trip before
 every batch; here a batch is queued as plain ``EVALSHA`` calls (one round trip) and only
-the calls that came back ``NOSCRIPT`` are run again after a ``SCRIPT LOAD``.
+the calls that came back ``NOSCRIPT`` are run again after a ``SCRIPT LOAD``. On a
+Redis Cluster each call goes to the node of its keys' slot and ``SCRIPT LOAD`` to every
+primary, so a node that restarted alone is taught again like the rest.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterPipeline
 from redis.exceptions import NoScriptError
+
+from dirigent.store.client import RedisClient
 
 __all__ = ["LuaScript"]
 
@@ -36,7 +40,7 @@ class LuaScript:
         text = (resources.files("dirigent.store") / "lua" / f"{name}.lua").read_text()
         return cls(name, text, hashlib.sha1(text.encode()).hexdigest())
 
-    async def run(self, redis: Redis, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    async def run(self, redis: RedisClient, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """Run once (one round trip unless Redis must be taught the script first)."""
         try:
             return await redis.evalsha(self.sha, len(keys), *keys, *args)
@@ -44,7 +48,7 @@ class LuaScript:
             await redis.script_load(self.text)
             return await redis.evalsha(self.sha, len(keys), *keys, *args)
 
-    async def run_many(self, redis: Redis, calls: Sequence[Call]) -> list[Any]:
+    async def run_many(self, redis: RedisClient, calls: Sequence[Call]) -> list[Any]:
         """Run calls in order in one pipelined round trip; replies may be exceptions.
 
         Calls refused with ``NOSCRIPT`` are run again, in order, after a ``SCRIPT LOAD``.
@@ -60,9 +64,11 @@ class LuaScript:
                 replies[i] = reply
         return replies
 
-    async def _pipeline(self, redis: Redis, calls: Sequence[Call]) -> list[Any]:
-        pipe: Pipeline
+    async def _pipeline(self, redis: RedisClient, calls: Sequence[Call]) -> list[Any]:
+        pipe: Pipeline | ClusterPipeline
         async with redis.pipeline(transaction=False) as pipe:
             for keys, args in calls:
-                pipe.evalsha(self.sha, len(keys), *keys, *args)
+                # execute_command, not pipe.evalsha: redis-py's ClusterPipeline blocks the
+                # evalsha method (redis-py#2914) yet routes a queued EVALSHA by its keys
+                pipe.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
             return list(await pipe.execute(raise_on_error=False))

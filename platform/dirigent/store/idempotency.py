@@ -15,10 +15,10 @@ from typing import Any
 import structlog
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from redis.asyncio import Redis
 
 from dirigent.store import keys
 from dirigent.store._errors import map_redis_errors
+from dirigent.store.client import RedisClient
 from dirigent.transport.producer import OutgoingRecord
 
 __all__ = ["IdempotencySettings", "IdempotencyStore", "decode_replies", "encode_replies"]
@@ -56,7 +56,7 @@ class IdempotencyStore:
     """
 
     def __init__(
-        self, redis: Redis, *, namespace: str, settings: IdempotencySettings | None = None
+        self, redis: RedisClient, *, namespace: str, settings: IdempotencySettings | None = None
     ) -> None:
         self.redis = redis
         self.namespace = namespace

@@ -10,9 +10,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from dirigent.store._errors import map_redis_errors
+from dirigent.store.client import RedisClient
 from dirigent.store.keys import PartitionKeys
 from dirigent.store.model import StoredSaga
 
@@ -29,7 +28,7 @@ class IndexedSaga:
 
 
 async def read_saga(
-    redis: Redis, namespace: str, partition: int, saga_id: str
+    redis: RedisClient, namespace: str, partition: int, saga_id: str
 ) -> StoredSaga | None:
     """The stored saga (version, status, state JSON), or ``None`` if there is none."""
     key = PartitionKeys(namespace, partition).saga(saga_id)
@@ -40,7 +39,7 @@ async def read_saga(
 
 
 async def sagas_with_status(
-    redis: Redis,
+    redis: RedisClient,
     namespace: str,
     partitions: Sequence[int],
     status: str,
@@ -68,7 +67,7 @@ async def sagas_with_status(
 
 
 async def scan_states(
-    redis: Redis,
+    redis: RedisClient,
     namespace: str,
     partitions: Sequence[int],
     statuses: Sequence[str],
@@ -101,7 +100,7 @@ def _pairs(rows: Any) -> list[tuple[bytes, float]]:
 
 
 async def read_sagas(
-    redis: Redis, namespace: str, wanted: Sequence[tuple[int, str]]
+    redis: RedisClient, namespace: str, wanted: Sequence[tuple[int, str]]
 ) -> list[StoredSaga | None]:
     """``read_saga`` of each ``(partition, saga id)``, in one pipelined round trip."""
     if not wanted:

@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from dirigent.errors import FencedOut, StoreError
 from dirigent.store._errors import map_redis_errors, translate_redis_error
 from dirigent.store._lua import LuaScript
+from dirigent.store.client import RedisClient
 from dirigent.store.keys import PartitionKeys
 from dirigent.store.model import StoredSaga, Write, WriteOutcome, WriteResult
 from dirigent.store.outbox import OutboxRecord
@@ -40,7 +39,7 @@ class SagaStore:
         outcomes = await store.apply(3, token, [write])  # one round trip per batch
     """
 
-    redis: Redis
+    redis: RedisClient  # a single server or a Redis Cluster (store.client)
     namespace: str
     seen_ttl_s: int = 7 * 24 * 3600
     terminal_ttl_s: int | None = 7 * 24 * 3600

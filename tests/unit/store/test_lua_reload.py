@@ -24,7 +24,8 @@ class _FakePipeline:
     ) -> None:
         return None
 
-    def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> None:
+    def execute_command(self, command: str, sha: str, numkeys: int, *keys_and_args: Any) -> None:
+        assert command == "EVALSHA"  # queued by name: a ClusterPipeline blocks pipe.evalsha
         self.queued.append(keys_and_args[numkeys])  # the first arg names the call
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
