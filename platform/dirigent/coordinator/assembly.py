@@ -6,8 +6,6 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from dirigent.config import Settings
 from dirigent.coordinator.backpressure import Backpressure
 from dirigent.coordinator.inputs import Router
@@ -53,9 +51,8 @@ def redis_client(url: str) -> RedisClient:
 
     ``redis+cluster://`` URLs give a Redis Cluster client (``dirigent.store.client``).
     """
-    client = _store_redis_client(url)
-    # the store's calls carry many arguments: a single server's client packs them in C
-    return with_c_packing(client) if isinstance(client, Redis) else client
+    # the store's calls carry many arguments: pack them in C
+    return with_c_packing(_store_redis_client(url))
 
 
 async def input_partitions(bootstrap: str, topology: Topology) -> dict[str, int]:

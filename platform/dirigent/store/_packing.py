@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import hiredis
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import Connection, SSLConnection
 from redis.exceptions import DataError
 
@@ -59,9 +59,18 @@ _PACKED: dict[type[Any], type[Any]] = {
 }
 
 
-def with_c_packing(client: Redis) -> Redis:
+def with_c_packing(client: Redis | RedisCluster) -> Redis | RedisCluster:
     """``client``, its new connections packing commands with hiredis (TCP and TLS; a
-    Unix socket or custom connection class is left as it is)."""
+    Unix socket or custom connection class is left as it is). For a Redis Cluster
+    client: the nodes it knows now and those it discovers later."""
+    if isinstance(client, RedisCluster):
+        kwargs = client.nodes_manager.connection_kwargs
+        packed = _PACKED.get(kwargs.get("connection_class", Connection))
+        if packed is not None:
+            kwargs["connection_class"] = packed
+            for node in client.nodes_manager.startup_nodes.values():
+                node.connection_class = _PACKED.get(node.connection_class, node.connection_class)
+        return client
     pool = client.connection_pool
     packed = _PACKED.get(pool.connection_class)
     if packed is not None:
