@@ -92,8 +92,9 @@ check: lint typecheck
 demo: deps venv
 	$(BIN)/dirigent demo
 
-bench: deps venv
-	$(PY) -m bench
+# Starts the local stack if needed (as make demo does). Options: BENCH_ARGS="--fsync-always"
+bench: dev-up
+	$(PY) -m bench $(BENCH_ARGS)
 
 # Not in CI: builds the Temporal CLI from Go modules once (.dirigent/tools/, a few minutes);
 # if that (or the SDK's install) cannot be done it says why and the other peers still run.
