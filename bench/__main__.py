@@ -14,10 +14,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import RedisCluster
 
 from bench.run import Params, new_run_id, run_pipe, run_sagas
 from dirigent.config import DevSettings, Settings
+from dirigent.store import redis_client
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -35,6 +36,8 @@ def _args() -> argparse.Namespace:
         default="none",
         help="profile the coordinator (bench/results/profile.txt)",
     )
+    parser.add_argument("--coordinators", type=int, default=1, help="processes in one group")
+    parser.add_argument("--uvloop", action="store_true", help="coordinators on uvloop")
     parser.add_argument("--skip-pipe", action="store_true", help="no pipe baselines")
     parser.add_argument("--skip-avro-pipe", action="store_true", help="no Avro pipe baseline")
     parser.add_argument(
@@ -56,7 +59,7 @@ def _args() -> argparse.Namespace:
 async def _main(a: argparse.Namespace) -> dict[str, Any]:
     RESULTS.mkdir(parents=True, exist_ok=True)
     p = Params(a.bootstrap, a.redis, a.sagas, a.warmup, a.in_flight, a.partitions, a.profile,
-               RESULTS)  # fmt: skip
+               RESULTS, coordinators=a.coordinators, uvloop=a.uvloop)  # fmt: skip
     run = new_run_id()
     load_before = os.getloadavg()[0]
     durability = await _durability(a.redis)
@@ -82,6 +85,8 @@ async def _main(a: argparse.Namespace) -> dict[str, Any]:
         "params": {
             "sagas": a.sagas, "warmup_sagas": a.warmup, "in_flight": a.in_flight,
             "partitions": a.partitions, "steps_per_saga": 3, "profile": a.profile,
+            "coordinators": a.coordinators, "uvloop": a.uvloop,
+            "redis_cluster": "cluster" in a.redis,
             "coordinator": "subprocess", "run_id": run,
         },
         "saga_detail": asdict(saga),
@@ -101,7 +106,7 @@ async def _main(a: argparse.Namespace) -> dict[str, Any]:
 
 async def _durability(redis_url: str) -> dict[str, Any]:
     """Every setting the figures depend on for durability, as they were during the run."""
-    redis = Redis.from_url(redis_url)
+    redis = redis_client(redis_url)
     try:
         aof: dict[Any, Any] = await redis.config_get("appendonly")
         fsync: dict[Any, Any] = await redis.config_get("appendfsync")
@@ -128,14 +133,14 @@ async def _half_load(p: Params, rate: float) -> dict[str, Any]:
 
 async def _fsync_always(p: Params, redis_url: str) -> dict[str, Any]:
     """The saga run again with ``appendfsync always``; the setting is restored after."""
-    redis = Redis.from_url(redis_url)
+    redis = redis_client(redis_url)
     try:
         before: dict[Any, Any] = await redis.config_get("appendfsync")
-        await redis.config_set("appendfsync", "always")
+        await _config_set(redis, "appendfsync", "always")
         try:
             saga, stats = await run_sagas(p, new_run_id())
         finally:
-            await redis.config_set("appendfsync", before.get("appendfsync", "everysec"))
+            await _config_set(redis, "appendfsync", before.get("appendfsync", "everysec"))
     finally:
         await redis.aclose()
     return {
@@ -144,8 +149,15 @@ async def _fsync_always(p: Params, redis_url: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+async def _config_set(redis: Any, name: str, value: str) -> None:
+    if isinstance(redis, RedisCluster):
+        await redis.config_set(name, value, target_nodes=RedisCluster.ALL_NODES)
+    else:
+        await redis.config_set(name, value)
+
+
 async def _environment(redis_url: str) -> dict[str, Any]:
-    redis = Redis.from_url(redis_url)
+    redis = redis_client(redis_url)
     try:
         info: dict[str, Any] = await redis.info("server")
     finally:

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
-
 from bench.drivers import Feeder, chain_record, observe_pipe, observe_sagas, order_record
 from bench.participant import Participant
 from bench.shop import DOMAINS, bench_codec
 from bench.tally import Figures, Tally
-from dirigent.store import PartitionKeys
+from dirigent.store import PartitionKeys, redis_client
 from dirigent.transport import (
     BatchConsumer,
     ConsumerSettings,
@@ -42,6 +40,8 @@ class Params:
     partitions: int
     profile: str
     results: Path
+    coordinators: int = 1  # coordinator processes in one consumer group
+    uvloop: bool = False  # run the coordinators on uvloop
 
 
 @dataclass
@@ -53,24 +53,29 @@ class Child:
     stats: Path
 
     @classmethod
-    async def spawn(cls, role: str, p: Params, prefix: str, group: str) -> Child:
-        ready, stats = p.results / f"{role}.ready", p.results / f"{role}-stats.json"
+    async def spawn(
+        cls, role: str, p: Params, prefix: str, group: str, *, name: str = "", share: int = 0
+    ) -> Child:
+        name = name or role
+        ready, stats = p.results / f"{name}.ready", p.results / f"{name}-stats.json"
         for f in (ready, stats):
             f.unlink(missing_ok=True)
         args = [sys.executable, "-m", "bench.child", role, "--bootstrap", p.bootstrap,
                 "--redis", p.redis_url, "--prefix", prefix, "--group", group,
                 "--partitions", str(p.partitions), "--ready", str(ready),
-                "--stats", str(stats)]  # fmt: skip
-        if p.profile != "none" and role == "coordinator":
+                "--stats", str(stats), "--share", str(share or p.partitions)]  # fmt: skip
+        if p.uvloop:
+            args.append("--uvloop")
+        if p.profile != "none" and name == "coordinator":
             args += ["--profile", p.profile, "--profile-out", str(p.results / "profile.txt")]
-        log = (p.results / f"{role}.log").open("w")
+        log = (p.results / f"{name}.log").open("w")
         proc = await asyncio.create_subprocess_exec(*args, stdout=log, stderr=log)
         log.close()
         child = cls(proc, ready, stats)
         async with asyncio.timeout(90):
             while not ready.exists():
                 if proc.returncode is not None:
-                    raise RuntimeError(f"bench child {role} exited; see {p.results}/{role}.log")
+                    raise RuntimeError(f"bench child {name} exited; see {p.results}/{name}.log")
                 await asyncio.sleep(0.1)
         return child
 
@@ -114,7 +119,11 @@ async def run_sagas(
             observer = BatchConsumer(p.bootstrap, [f"{prefix}.transitions"],
                                      group_id=f"bench-obs-{run}",
                                      settings=ConsumerSettings(max_poll_records=2000))  # fmt: skip
-            child = await Child.spawn("coordinator", p, prefix, group)
+            share = p.partitions // p.coordinators  # each owns at least this many when ready
+            names = ["coordinator"] + [f"coordinator{i}" for i in range(2, p.coordinators + 1)]
+            children = [await Child.spawn("coordinator", p, prefix, group, name=n, share=share)
+                        for n in names]  # fmt: skip
+            await asyncio.sleep(2 if p.coordinators > 1 else 0)  # the group settles
             try:
                 async with observer, RawProducer(p.bootstrap) as producer:
                     total = p.warmup + p.sagas + (p.in_flight if rate is None else 0)
@@ -126,11 +135,30 @@ async def run_sagas(
                 print(f"bench saga run failed: {exc!r}", file=sys.stderr)
                 raise
             finally:
-                stats = await child.stop()
+                stats = _summed_stats([await c.stop() for c in children])
     finally:
         await delete_topics(p.bootstrap, topics)
         await _forget_redis(p, group)
     return tally.figures(), stats
+
+
+def _summed_stats(each: list[dict[str, Any]]) -> dict[str, Any]:
+    """One coordinator's stats as they are; several: totals, and CPU and round trips
+    per step over all of them."""
+    if len(each) == 1:
+        return each[0]
+    steps = sum(s.get("steps_measured") or 0 for s in each)
+    cpu = sum((s.get("cpu_ms_per_step") or 0) * (s.get("steps_measured") or 0) for s in each)
+    trips = sum((s.get("redis_round_trips_per_step") or 0) * (s.get("steps_measured") or 0)
+                for s in each)  # fmt: skip
+    return {
+        "coordinators": len(each),
+        "cpu_ms_per_step": round(cpu / steps, 4) if steps else None,
+        "redis_round_trips_per_step": round(trips / steps, 3) if steps else None,
+        "steps_measured": steps,
+        "commands_relayed": sum(s.get("commands_relayed", 0) for s in each),
+        "each": each,
+    }
 
 
 async def run_pipe(p: Params, run: str, *, avro: bool = False) -> tuple[Figures, dict[str, Any]]:
@@ -169,7 +197,7 @@ async def _drive(feed: Callable[[], Coroutine[Any, Any, None]],
 
 
 async def _forget_redis(p: Params, namespace: str) -> None:
-    redis = Redis.from_url(p.redis_url)
+    redis = redis_client(p.redis_url)
     try:
         for partition in range(p.partitions):
             pattern = PartitionKeys(namespace, partition).tag + "*"
