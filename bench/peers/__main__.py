@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shlex
 import subprocess
 import sys
+import traceback
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -115,19 +118,29 @@ async def _main(a: argparse.Namespace) -> list[PeerRun]:
     runs: list[PeerRun] = []
     for name in [n for n in PEERS if n in a.peers.split(",")]:
         print(f"bench-peers: running {name} ...", file=sys.stderr, flush=True)
-        run = new_run_id()
-        if name == "dirigent":
-            runs.append(await _dirigent(p, run))
-        elif name == "faust":
-            runs.append(await run_faust(p, run, guarantee=a.faust_guarantee))
-        elif name == "faust-tuned":
-            runs.append(await run_faust(p, run, guarantee=a.faust_guarantee,
-                                        fetch_wait_ms=FAUST_TUNED_FETCH_WAIT_MS))  # fmt: skip
-        else:
-            runs.append(await _temporal(p, run, a))
-        if runs[-1].skipped:
-            print(f"bench-peers: {name} skipped: {runs[-1].skipped}", file=sys.stderr)
+        load_before = os.getloadavg()[0]
+        try:
+            done = await _one(name, p, new_run_id(), a)
+        except Exception as exc:  # noqa: BLE001  # said and recorded; the other peers still run
+            traceback.print_exc()
+            done = skipped(name, f"failed: {exc!r}")
+        if done.skipped:
+            print(f"bench-peers: {name} skipped: {done.skipped}", file=sys.stderr)
+        # Other work on a shared machine shows here: the 1-minute load around each run.
+        load = {"load_1min_before": load_before, "load_1min_after": os.getloadavg()[0]}
+        runs.append(replace(done, detail={**done.detail, **load}))
     return runs
+
+
+async def _one(name: str, p: Params, run: str, a: argparse.Namespace) -> PeerRun:
+    if name == "dirigent":
+        return await _dirigent(p, run)
+    if name == "faust":
+        return await run_faust(p, run, guarantee=a.faust_guarantee)
+    if name == "faust-tuned":
+        return await run_faust(p, run, guarantee=a.faust_guarantee,
+                               fetch_wait_ms=FAUST_TUNED_FETCH_WAIT_MS)  # fmt: skip
+    return await _temporal(p, run, a)
 
 
 def _versions() -> dict[str, str | None]:

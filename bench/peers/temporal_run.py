@@ -106,7 +106,7 @@ async def run_temporal(p: Params, run: str, *, binary: Path, db: str = "wal") ->
                 client = await Client.connect(server.address, namespace="default")
                 total = p.warmup + p.sagas + p.in_flight
                 async with asyncio.timeout(run_deadline_s(total, floor_per_s=5)):
-                    await _closed_loop(client, task_queue, run, p.in_flight, tally)
+                    retries = await _closed_loop(client, task_queue, run, p.in_flight, tally)
             finally:
                 worker_code = await worker.stop()
         finally:
@@ -119,7 +119,8 @@ async def run_temporal(p: Params, run: str, *, binary: Path, db: str = "wal") ->
                   "worker": settings}  # fmt: skip
     return PeerRun("temporal", tally.figures(), durability=durability,
                    summary=f"dev server, {DB_MODES[db][0]}, 1 history shard",
-                   detail={"worker_exit_code": worker_code, "server_exit_code": server_code,
+                   detail={"activity_retries": retries, "worker_exit_code": worker_code,
+                           "server_exit_code": server_code,
                            "logs": str(workdir)})  # fmt: skip
 
 
@@ -128,12 +129,15 @@ class _WindowClosed(Exception):
 
 
 async def _closed_loop(client: Client, task_queue: str, run: str, in_flight: int,
-                       tally: Tally) -> None:  # fmt: skip
-    """``in_flight`` loops: start a saga, await its result, note its times, start another."""
-    started = 0
+                       tally: Tally) -> int:  # fmt: skip
+    """``in_flight`` loops: start a saga, await its result, note its times, start another.
+
+    Returns how many activity attempts were retries (an attempt that timed out, say).
+    """
+    started = retries = 0
 
     async def lane() -> None:
-        nonlocal started
+        nonlocal started, retries
         while True:
             i, started = started, started + 1
             order = Order(f"{run}-{i}", "c-bench", "sku-1", 1, 1999, "EUR")
@@ -142,6 +146,7 @@ async def _closed_loop(client: Client, task_queue: str, run: str, in_flight: int
             if result.status != "COMPLETED":
                 raise RuntimeError(f"saga {order.order_id} ended {result.status}")
             tally.steps.extend((s.applied_ms, s.latency_ms) for s in result.steps)
+            retries += sum(s.attempts - 1 for s in result.steps)
             tally.completions.append(result.finished_ms)
             if tally.done:
                 raise _WindowClosed
@@ -152,6 +157,7 @@ async def _closed_loop(client: Client, task_queue: str, run: str, in_flight: int
                 lanes.create_task(lane())
     except* _WindowClosed:
         pass
+    return retries
 
 
 def _keep_logs_only(workdir: Path) -> None:

@@ -1,8 +1,10 @@
 """The Temporal peer's saga: a workflow of three activities, written as the SDK teaches.
 
 ``reserve_stock`` (undone by ``release_stock`` if the pivot fails), ``authorize_payment``
-(the pivot: tried once, a decline compensates) and ``approve_order`` (retried until it
-succeeds). Every activity succeeds in the benchmark.
+(the pivot) and ``approve_order``. As Temporal teaches: every activity is retried on
+transient failures (the SDK's default policy; a timed-out attempt is tried again), and
+only a business failure, a non-retryable ``ApplicationError`` such as a declined payment,
+compensates. Every activity succeeds in the benchmark.
 
 Step latency is measured like ``bench/`` does (command sent -> reply applied): each
 activity returns the server's time of its ``ActivityTaskScheduled`` event, and the
@@ -18,11 +20,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio import activity, workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 __all__ = [
     "ACTIVITIES",
+    "Done",
     "Order",
     "OrderSaga",
     "SagaResult",
@@ -34,7 +36,6 @@ __all__ = [
 ]
 
 _TIMEOUT = timedelta(seconds=30)
-_ONCE = RetryPolicy(maximum_attempts=1)
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,19 @@ class Order:
 
 
 @dataclass(frozen=True)
+class Done:
+    """What an activity reports: when its first attempt was scheduled, and its attempt."""
+
+    scheduled_ms: float
+    attempt: int
+
+
+@dataclass(frozen=True)
 class StepTime:
     step: str
     applied_ms: float
     latency_ms: float
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -61,28 +71,29 @@ class SagaResult:
     steps: list[StepTime] = field(default_factory=list)
 
 
-def _scheduled_ms() -> float:
-    return activity.info().scheduled_time.timestamp() * 1000
+def _done() -> Done:
+    info = activity.info()  # scheduled_time: the first attempt's (ActivityTaskScheduled)
+    return Done(info.scheduled_time.timestamp() * 1000, info.attempt)
 
 
 @activity.defn(name="reserve_stock")
-async def reserve_stock(order: Order) -> float:
-    return _scheduled_ms()
+async def reserve_stock(order: Order) -> Done:
+    return _done()
 
 
 @activity.defn(name="authorize_payment")
-async def authorize_payment(order: Order) -> float:
-    return _scheduled_ms()
+async def authorize_payment(order: Order) -> Done:
+    return _done()
 
 
 @activity.defn(name="approve_order")
-async def approve_order(order: Order) -> float:
-    return _scheduled_ms()
+async def approve_order(order: Order) -> Done:
+    return _done()
 
 
 @activity.defn(name="release_stock")
-async def release_stock(order: Order) -> float:
-    return _scheduled_ms()
+async def release_stock(order: Order) -> Done:
+    return _done()
 
 
 ACTIVITIES = (reserve_stock, authorize_payment, approve_order, release_stock)
@@ -95,22 +106,22 @@ class OrderSaga:
     @workflow.run
     async def run(self, order: Order) -> SagaResult:
         steps: list[StepTime] = []
-        scheduled = await workflow.execute_activity(
+        done = await workflow.execute_activity(
             reserve_stock, order, start_to_close_timeout=_TIMEOUT
         )
-        steps.append(_step("reserve", scheduled))
+        steps.append(_step("reserve", done))
         try:
-            scheduled = await workflow.execute_activity(
-                authorize_payment, order, start_to_close_timeout=_TIMEOUT, retry_policy=_ONCE
+            done = await workflow.execute_activity(
+                authorize_payment, order, start_to_close_timeout=_TIMEOUT
             )
-        except ActivityError:
+        except ActivityError:  # retries exhausted or non-retryable: the payment is refused
             await workflow.execute_activity(release_stock, order, start_to_close_timeout=_TIMEOUT)
             return SagaResult("COMPENSATED", _now_ms(), steps)
-        steps.append(_step("pay", scheduled))
-        scheduled = await workflow.execute_activity(
+        steps.append(_step("pay", done))
+        done = await workflow.execute_activity(
             approve_order, order, start_to_close_timeout=_TIMEOUT
         )
-        steps.append(_step("approve", scheduled))
+        steps.append(_step("approve", done))
         return SagaResult("COMPLETED", _now_ms(), steps)
 
 
@@ -118,6 +129,6 @@ def _now_ms() -> float:
     return workflow.now().timestamp() * 1000
 
 
-def _step(name: str, scheduled_ms: float) -> StepTime:
+def _step(name: str, done: Done) -> StepTime:
     at = _now_ms()
-    return StepTime(name, at, at - scheduled_ms)
+    return StepTime(name, at, at - done.scheduled_ms, done.attempt)
