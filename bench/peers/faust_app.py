@@ -20,7 +20,13 @@ import faust
 
 from bench.peers.faust_saga import DOMAINS, Outgoing, Saga, on_reply, start
 
-__all__ = ["FaustPeer", "durability"]
+__all__ = ["FaustPeer", "durability", "internal_topics"]
+
+
+def internal_topics(prefix: str) -> list[str]:
+    """The topics faust creates itself for the run ``prefix``: the table's changelog first."""
+    app_id = f"{prefix}-orchestrator"
+    return [f"{app_id}-sagas-changelog", f"{app_id}-__assignor-__leader"]
 
 
 class FaustPeer:
@@ -28,9 +34,8 @@ class FaustPeer:
 
     def __init__(self, *, bootstrap: str, prefix: str, partitions: int, datadir: Path,
                  guarantee: str = "at_least_once") -> None:  # fmt: skip
-        self.app_id = f"{prefix}-orchestrator"
         self.app: Any = faust.App(
-            self.app_id,
+            f"{prefix}-orchestrator",  # internal_topics() follows this name
             broker=f"kafka://{bootstrap}",
             store="memory://",  # the changelog topic is the durable copy
             datadir=str(datadir),
@@ -48,13 +53,9 @@ class FaustPeer:
                          for d in DOMAINS}  # fmt: skip
         self.done = self.app.topic(f"{prefix}-sagas.done", partitions=partitions)
         self.sagas = self.app.Table("sagas", partitions=partitions)
+        self.changelog: str = self.sagas.changelog_topic.get_topic_name()
         self.app.agent(self.placed, name="start_sagas")(self._start_sagas)
         self.app.agent(self.replies, name="apply_replies")(self._apply_replies)
-
-    @property
-    def internal_topics(self) -> list[str]:
-        """Topics faust creates itself (removed with the run's own topics)."""
-        return [self.sagas.changelog_topic.get_topic_name(), f"{self.app_id}-__assignor-__leader"]
 
     async def _start_sagas(self, stream: Any) -> None:
         async for key, order in stream.items():

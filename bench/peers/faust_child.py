@@ -48,7 +48,7 @@ class _Worker(faust.Worker):
 
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()
-        settings = {**durability(self.peer.app, self.peer.internal_topics[0]),
+        settings = {**durability(self.peer.app, self.peer.changelog),
                     "consumer_fetch_max_wait_ms": self.fetch_wait_ms}  # fmt: skip
         partial = self.ready.with_suffix(".partial")  # the parent never reads half a file
         await asyncio.to_thread(partial.write_text, json.dumps(settings))

@@ -14,6 +14,7 @@ import shutil
 from typing import Any
 
 from bench.drivers import Feeder
+from bench.peers.faust_app import internal_topics
 from bench.peers.faust_saga import DOMAINS, REPLY_OF
 from bench.peers.loop import drive, run_deadline_s
 from bench.peers.process import ChildProcess, python_module
@@ -41,8 +42,7 @@ async def run_faust(
     name, prefix = "faust" if fetch_wait_ms is None else "faust-tuned", f"peer{run}"
     topics = [f"{prefix}-orders.placed", f"{prefix}-sagas.done"]
     topics += [f"{prefix}-{d}.{k}" for d in DOMAINS for k in ("commands", "events")]
-    internal = [f"{prefix}-orchestrator-sagas-changelog",
-                f"{prefix}-orchestrator-__assignor-__leader"]  # fmt: skip
+    internal = internal_topics(prefix)
     datadir, ready = p.results / f"faust-{run}-data", p.results / f"faust-{run}.ready"
     await ensure_topics(p.bootstrap, [TopicSpec(t, p.partitions) for t in topics])
     tally = Tally(warmup=p.warmup, measured=p.sagas)

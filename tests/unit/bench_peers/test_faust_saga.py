@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from bench.peers.faust_app import FaustPeer, internal_topics
 from bench.peers.faust_saga import Saga, on_reply, start
 
 ORDER = {"order_id": "o1", "customer_id": "c1", "amount_cents": 1999, "currency": "EUR",
@@ -61,3 +63,8 @@ def test_a_reply_for_no_saga_is_ignored() -> None:
 def test_the_stored_form_reads_back_the_same() -> None:
     saga, _ = start(ORDER, 1.0)
     assert Saga.from_json(saga.to_json()) == saga
+
+
+def test_the_changelog_named_for_clean_up_is_the_one_faust_creates(tmp_path: Path) -> None:
+    peer = FaustPeer(bootstrap="127.0.0.1:1", prefix="p1", partitions=2, datadir=tmp_path)
+    assert internal_topics("p1")[0] == peer.changelog == "p1-orchestrator-sagas-changelog"
