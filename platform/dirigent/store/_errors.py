@@ -9,6 +9,10 @@ On a Redis Cluster the client adds its own faults: a node down or a layout being
 settled passes (retryable); a call whose keys span slots, or a URL that names the wrong
 kind of server (a cluster node behind ``redis://``, a single server behind
 ``redis+cluster://``), does not, and the message says which setting to fix.
+
+redis-py can also leak a broken connection as an ``AttributeError`` or ``TypeError``
+from its own or asyncio's transport code (redis-py#4287, seen here with a Redis Cluster
+node killed and restarted): those, and only those, are a transient fault too.
 """
 
 from __future__ import annotations
@@ -124,3 +128,24 @@ def map_redis_errors(what: str) -> Iterator[None]:
         yield
     except (rx.RedisError, rx.RedisClusterException, OSError) as exc:
         raise translate_redis_error(what, exc) from exc
+    except (AttributeError, TypeError) as exc:
+        if not _transport_leak(exc):
+            raise  # ours: a bug, not a fault to wait out
+        raise StoreError(
+            f"{what}: Redis unavailable (the connection broke: {type(exc).__name__}: {exc})",
+            retryable=True,
+        ) from exc
+
+
+def _transport_leak(exc: BaseException) -> bool:
+    """An AttributeError/TypeError raised inside redis-py or asyncio's transports: a
+    connection the peer closed, written to (redis-py#4287: it escapes redis-py's own
+    retries as these types instead of ``ConnectionError``)."""
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last, tb = tb.tb_frame.f_code.co_filename, tb.tb_next
+    return last is not None and any(part in last for part in _TRANSPORT_CODE)
+
+
+_TRANSPORT_CODE = ("/redis/", "/asyncio/", "/hiredis/")
