@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from dirigent.errors import EnvelopeError
 from dirigent.events import DEFAULT_LIMITS, Envelope, EnvelopeLimits
+from dirigent.events.envelope import envelope_time
 
 __all__ = ["HeaderMaker"]
 
@@ -71,6 +72,4 @@ class HeaderMaker:
 
 
 def _time_bytes(at: float) -> bytes:
-    moment = datetime.fromtimestamp(at, UTC)
-    moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z").encode()
+    return envelope_time(datetime.fromtimestamp(at, UTC)).encode()

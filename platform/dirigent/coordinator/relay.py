@@ -32,6 +32,7 @@ from dirigent.coordinator.unsent import Round, UnsentCommands
 from dirigent.errors import DirigentError, FencedOut
 from dirigent.observability import get_logger
 from dirigent.store import OutboxRecord, SagaStorePort
+from dirigent.store.outbox import entry_order
 from dirigent.transport import OutgoingRecord, RawProducer
 
 __all__ = ["Entry", "OutboxRelay", "Owners"]
@@ -191,7 +192,9 @@ class OutboxRelay:
             return
         self.pending[partition] = round_.held
         if last is not None:  # offered entries the read covered were sent or are held
-            fresh = [e for e in self._fresh.pop(partition, []) if _order(e[0]) > _order(last)]
+            fresh = [
+                e for e in self._fresh.pop(partition, []) if entry_order(e[0]) > entry_order(last)
+            ]
             if fresh:
                 self._fresh[partition] = fresh
         if round_.held == 0:
@@ -257,9 +260,3 @@ class OutboxRelay:
             return False
         self.sent += len(ready)
         return True
-
-
-def _order(entry_id: bytes) -> tuple[int, int]:
-    """A stream entry id (``ms-seq``) as a sortable pair."""
-    ms, _, seq = entry_id.partition(b"-")
-    return int(ms), int(seq or 0)

@@ -229,6 +229,11 @@ def _millis(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+def envelope_time(moment: datetime) -> str:
+    """``moment`` as the ``dirigent-time`` header writes it: RFC 3339 UTC, milliseconds."""
+    return _format_time(_millis(moment))
+
+
 def _format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

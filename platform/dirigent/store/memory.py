@@ -16,7 +16,7 @@ from itertools import count
 
 from dirigent.errors import FencedOut, StoreError
 from dirigent.store.model import StoredSaga, Write, WriteOutcome, WriteResult
-from dirigent.store.outbox import OutboxRecord
+from dirigent.store.outbox import OutboxRecord, entry_order
 
 __all__ = ["MemorySagaStore"]
 
@@ -137,7 +137,7 @@ class MemorySagaStore:
         p = self._p(partition)
         entries = list(p.outbox.items())
         if after is not None:
-            entries = [e for e in entries if _entry_key(e[0]) > _entry_key(after)]
+            entries = [e for e in entries if entry_order(e[0]) > entry_order(after)]
         entries = entries[:count]
         return [(entry_id, OutboxRecord.unpack(blob)) for entry_id, blob in entries]
 
@@ -177,8 +177,3 @@ class MemorySagaStore:
                 f"(token {token}, current {p.token or 'none'})"
             )
         return p
-
-
-def _entry_key(entry_id: bytes) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition(b"-")
-    return int(ms), int(seq or 0)

@@ -15,7 +15,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["OutboxRecord"]
+__all__ = ["OutboxRecord", "entry_order"]
 
 _LEN = struct.Struct(">I")
 _PARTITION = struct.Struct(">i")
@@ -113,3 +113,9 @@ def _split(blob: bytes, pos: int) -> Sequence[bytes]:
         parts.append(blob[pos : pos + size])
         pos += size
     return parts
+
+
+def entry_order(entry_id: bytes) -> tuple[int, int]:
+    """An outbox (stream) entry id, ``ms-seq``, as a pair that sorts as Redis orders them."""
+    ms, _, seq = entry_id.partition(b"-")
+    return int(ms), int(seq or 0)
