@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from dirigent.config import DevSettings
 from dirigent.dev.process import ManagedProcess
-from dirigent.dev.tools import require_tool
+from dirigent.dev.redis import server_argv
 from dirigent.errors import InfrastructureError
 
 __all__ = [
@@ -69,24 +69,14 @@ class ClusterMember:
 
     def start(self) -> int:
         """Start the node (detached); it rejoins its cluster from ``nodes.conf``."""
-        server = require_tool("redis-server")
-        self.home.mkdir(parents=True, exist_ok=True)
-        argv = [
-            server,
-            "--bind", self.host,
-            "--port", str(self.port),
-            "--dir", str(self.home),
+        argv = server_argv(
+            self.home, self.host, self.port,
             "--cluster-enabled", "yes",
             "--cluster-config-file", "nodes.conf",
             "--cluster-port", str(self.bus_port),
             "--cluster-node-timeout", str(self.node_timeout_ms),
-            "--appendonly", "yes",
-            "--appendfsync", self.appendfsync,
-            "--save", "",
-            "--daemonize", "no",
-            "--protected-mode", "yes",
-            "--maxmemory-policy", "noeviction",  # saga state must never be evicted
-        ]  # fmt: skip
+            appendfsync=self.appendfsync,
+        )  # fmt: skip
         return self.process.start(argv)
 
     def client(self, timeout_s: float = 2.0) -> Redis:

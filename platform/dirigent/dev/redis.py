@@ -8,7 +8,7 @@ from pathlib import Path
 from dirigent.dev.process import ManagedProcess
 from dirigent.dev.tools import require_tool
 
-__all__ = ["RedisNode"]
+__all__ = ["RedisNode", "server_argv"]
 
 
 @dataclass(frozen=True)
@@ -28,18 +28,26 @@ class RedisNode:
         return ManagedProcess("redis", self.home / "redis.pid", self.home / "redis.log")
 
     def start(self) -> int:
-        server = require_tool("redis-server")
-        self.home.mkdir(parents=True, exist_ok=True)
-        argv = [
-            server,
-            "--bind", self.host,
-            "--port", str(self.port),
-            "--dir", str(self.home),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--daemonize", "no",
-            "--protected-mode", "yes",
-            "--maxmemory-policy", "noeviction",  # saga state must never be evicted
-        ]  # fmt: skip
-        return self.process.start(argv)
+        return self.process.start(server_argv(self.home, self.host, self.port))
+
+
+def server_argv(
+    home: Path, host: str, port: int, *extra: str, appendfsync: str = "everysec"
+) -> list[str]:
+    """``redis-server`` as dirigent runs it (AOF, no RDB, never evicting), data in
+    ``home``; ``extra`` options go before the fixed ones."""
+    server = require_tool("redis-server")
+    home.mkdir(parents=True, exist_ok=True)
+    return [
+        server,
+        "--bind", host,
+        "--port", str(port),
+        "--dir", str(home),
+        *extra,
+        "--appendonly", "yes",
+        "--appendfsync", appendfsync,
+        "--save", "",
+        "--daemonize", "no",
+        "--protected-mode", "yes",
+        "--maxmemory-policy", "noeviction",  # saga state must never be evicted
+    ]  # fmt: skip
