@@ -6,11 +6,12 @@ The coordinator stores ``state.to_json()`` in Redis and reads ``saga_id``, ``sag
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from dirigent.saga import _json
 
 __all__ = ["SagaState", "SagaStatus", "StepState", "StepStatus", "is_terminal"]
 
@@ -153,13 +154,13 @@ class SagaState:
         }
         if self.early:
             doc["e"] = {n: [t, body] for n, (t, body) in self.early.items()}
-        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+        return _json.dumps(doc, self.data, doc.get("e"))
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> SagaState:
         """Parse :meth:`to_json` output; raises ``ValueError`` on anything else."""
         try:
-            doc = json.loads(raw)
+            doc = _json.loads(raw)
             if doc["f"] != _FORMAT:
                 raise ValueError(f"unknown saga state format {doc['f']!r}")
             cq = doc["cq"]
