@@ -10,6 +10,7 @@ read as a length (a Kafka topic name has at most 249 characters).
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from collections.abc import Sequence
@@ -55,9 +56,12 @@ class OutboxRecord:
             b"" if self.partition is None else _PARTITION.pack(self.partition),
             b"" if self.rearm is None else _TIMEOUT.pack(self.rearm[1]) + _text(self.rearm[0]),
         ]  # fmt: skip
+        out = [MAGIC]
+        for p in parts:
+            out += (_LEN.pack(len(p)), p)
         for name, value in self.headers:
-            parts += (_text(name), value)
-        return MAGIC + b"".join(_LEN.pack(len(p)) + p for p in parts)
+            out += (_field_name(name), _LEN.pack(len(value)), value)
+        return b"".join(out)
 
     @classmethod
     def unpack(cls, blob: bytes) -> OutboxRecord:
@@ -88,6 +92,13 @@ def _unpack_v1(parts: Sequence[bytes]) -> OutboxRecord:
 
 def _headers(parts: Sequence[bytes], start: int) -> tuple[tuple[str, bytes], ...]:
     return tuple((_str(parts[i]), parts[i + 1]) for i in range(start, len(parts), 2))
+
+
+@functools.lru_cache(maxsize=256)
+def _field_name(name: str) -> bytes:
+    """A header name as its length-prefixed field (the same few names on every record)."""
+    raw = _text(name)
+    return _LEN.pack(len(raw)) + raw
 
 
 def _text(value: str) -> bytes:

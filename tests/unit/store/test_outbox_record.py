@@ -88,3 +88,13 @@ def test_a_record_with_the_wrong_number_of_fields_is_rejected() -> None:
 def test_invalid_fields_are_refused(kw: dict[str, object], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         OutboxRecord("t", b"k", b"v", **kw)  # type: ignore[arg-type]
+
+
+def test_the_packed_bytes_keep_format_two() -> None:
+    record = OutboxRecord("t", b"k", b"vv", (("h", b"1"), ("h", b"")), 3, ("tm", 1.5))
+    expected = MAGIC + b"".join(
+        len(p).to_bytes(4, "big") + p
+        for p in (b"t", b"k", b"vv", b"\x00\x00\x00\x03", b"?\xf8\x00\x00\x00\x00\x00\x00tm",
+                  b"h", b"1", b"h", b"")
+    )  # fmt: skip
+    assert record.pack() == expected
