@@ -18,7 +18,9 @@ from redis.asyncio import RedisCluster
 
 from bench.run import Params, new_run_id, run_pipe, run_sagas
 from dirigent.config import DevSettings, Settings
+from dirigent.coordinator.settings import CoordinatorSettings
 from dirigent.store import redis_client
+from dirigent.transport.producer import ProducerSettings
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -113,11 +115,27 @@ async def _durability(redis_url: str) -> dict[str, Any]:
     finally:
         await redis.aclose()
     return {
-        "producer": {"acks": "all", "enable_idempotence": True, "linger_ms": 5},
+        "producer": {"acks": "all", "enable_idempotence": True, **_producer_tuning()},
+        "coordinator": _coordinator_tuning(),
         "consumer": {"isolation_level": "read_committed", "commit": "after the outcome is durable"},
         "kafka": {"nodes": 1, "replication_factor": 1, "note": "single KRaft node"},
         "redis": {"appendonly": aof.get("appendonly"), "appendfsync": fsync.get("appendfsync")},
     }
+
+
+def _producer_tuning() -> dict[str, Any]:
+    """The producer settings every dirigent producer in the run used (defaults or env)."""
+    p = ProducerSettings()
+    return {"linger_ms": p.linger_ms, "max_batch_bytes": p.max_batch_bytes,
+            "compression": p.compression}  # fmt: skip
+
+
+def _coordinator_tuning() -> dict[str, Any]:
+    """The coordinator's batching knobs as the benchmark's coordinator ran with them."""
+    c = CoordinatorSettings(group_id="bench")
+    return {"max_batch_records": c.max_batch_records, "poll_timeout_ms": c.poll_timeout_ms,
+            "relay_interval_s": c.relay_interval_s,
+            "batch_transitions": c.batch_transitions}  # fmt: skip
 
 
 async def _half_load(p: Params, rate: float) -> dict[str, Any]:
@@ -206,7 +224,9 @@ def _kafka_version() -> str | None:
 
 def _table(r: dict[str, Any]) -> str:
     def fmt(v: Any) -> str:
-        return "-" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v)
+        if isinstance(v, float):
+            return f"{v:,.2f}" if abs(v) < 10 else f"{v:,.1f}"
+        return "-" if v is None else str(v)
 
     rows = [
         ("saga steps/s", r["steps_per_s"], "raw pipe steps/s", r["raw_pipe_steps_per_s"]),
@@ -229,6 +249,9 @@ def _table(r: dict[str, Any]) -> str:
     )
     lines = [head, "-" * len(head)]
     lines += [f"{a:<18}{fmt(b) if a else '':>10}    {c:<18}{fmt(d):>12}" for a, b, c, d in rows]
+    d = r["durability"]
+    tuning = {**d["producer"], **d["coordinator"], "appendfsync": d["redis"]["appendfsync"]}
+    lines.append("settings: " + ", ".join(f"{k}={v}" for k, v in tuning.items()))
     return "\n".join(lines)
 
 
