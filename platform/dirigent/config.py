@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dirigent.store.security import RedisSecurity
 
 __all__ = ["DevSettings", "Settings"]
 
@@ -29,11 +31,29 @@ class Settings(BaseSettings):
     # redis://host:port/db, or redis+cluster://host:port[,host:port...] for a Redis
     # Cluster (docs/redis-cluster.md)
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Credentials and TLS beside the URL (dirigent.store.security; docs/security.md)
+    redis_username: str | None = None
+    redis_password: SecretStr | None = None
+    redis_tls_ca_file: Path | None = None
+    redis_tls_cert_file: Path | None = None
+    redis_tls_key_file: Path | None = None
+    redis_tls_check_hostname: bool = True
     schema_registry_url: str | None = None
     schemas_dir: Path = Path("schemas")
     service_name: str = "dirigent"
     log_json: bool = True
     log_level: str = "INFO"
+
+    def redis_security(self) -> RedisSecurity:
+        """The Redis credentials and TLS files these settings name."""
+        return RedisSecurity(
+            username=self.redis_username,
+            password=self.redis_password,
+            tls_ca_file=self.redis_tls_ca_file,
+            tls_cert_file=self.redis_tls_cert_file,
+            tls_key_file=self.redis_tls_key_file,
+            tls_check_hostname=self.redis_tls_check_hostname,
+        )
 
 
 class DevSettings(BaseSettings):

@@ -17,6 +17,7 @@ from dirigent.cli.dlt_options import (
     json_option,
     run,
     saga_options,
+    settings_store,
     with_progress,
 )
 from dirigent.cli.dlt_purge import archive, purge_
@@ -49,7 +50,7 @@ def _store(f: DltFilter, group_id: str, partitions: int | None, saga_topic: str 
     """The saga store, when the filter or the command needs it."""
     if not (wanted or f.needs_sagas):
         return None
-    return SagaStoreRef(Settings().redis_url, group_id, partitions, saga_topic)
+    return settings_store(group_id, partitions, saga_topic)
 
 
 @dlt.command("list")

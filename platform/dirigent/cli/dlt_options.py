@@ -22,9 +22,11 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgress
 
+from dirigent.config import Settings
 from dirigent.errors import DirigentError
 from dirigent.ops.dlt import parse_offset
 from dirigent.ops.dlt_filter import DltFilter, parse_moment
+from dirigent.ops.dlt_session import SagaStoreRef
 
 __all__ = [
     "ConsoleProgress",
@@ -225,3 +227,11 @@ def with_progress(func: F) -> F:
             return func(*args, progress=progress, **kwargs)
 
     return progress_option(wrapper)  # type: ignore[return-value]
+
+
+def settings_store(group_id: str, partitions: int | None, saga_topic: str | None) -> SagaStoreRef:
+    """The coordinator's saga store as the environment names it (URL, login, TLS)."""
+    settings = Settings()
+    return SagaStoreRef(
+        settings.redis_url, group_id, partitions, saga_topic, settings.redis_security()
+    )

@@ -20,6 +20,7 @@ from dirigent.cli.dlt_options import (
     json_option,
     run,
     saga_options,
+    settings_store,
     with_progress,
 )
 from dirigent.config import Settings
@@ -90,7 +91,7 @@ def _purge(*, topic: str, judged_dead: bool, reason: str | None, group_id: str,
     if not judged_dead and f.to_dict():
         raise click.UsageError("the filters choose what --judged-dead judges; a purge itself "
                                "always takes what is accounted for")  # fmt: skip
-    store = SagaStoreRef(Settings().redis_url, group_id, partitions, saga_topic) \
+    store = settings_store(group_id, partitions, saga_topic) \
         if f.needs_sagas else None  # fmt: skip
     operator = who or os.environ.get("USER") or getpass.getuser()
     job = _Job(topic, f if judged_dead else None, reason or "", store, operator, archive_topic,

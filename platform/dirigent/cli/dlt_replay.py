@@ -19,12 +19,12 @@ from dirigent.cli.dlt_options import (
     json_option,
     run,
     saga_options,
+    settings_store,
     with_progress,
 )
 from dirigent.config import Settings
 from dirigent.ops.dlt_filter import DltFilter
 from dirigent.ops.dlt_render import counts_line, plan_table
-from dirigent.ops.dlt_session import SagaStoreRef
 from dirigent.ops.payload import PayloadCodec
 from dirigent.ops.replay import plan, run_selection
 from dirigent.ops.replay_edit import Edit, load_edit_file, parse_edit
@@ -128,7 +128,7 @@ def replay(topic: str | None, group_id: str, partitions: int | None, saga_topic:
     if topic is None:
         raise click.UsageError("give TOPIC (a .dlt topic) or --selection FILE")
     f = build_filter(**filters)
-    store = SagaStoreRef(Settings().redis_url, group_id, partitions, saga_topic)
+    store = settings_store(group_id, partitions, saga_topic)
     plan = PlanOptions(operator, again, to, tuple(_edits(edits, edit_file)), store)
     path = out or REPLAYS_DIR / f"{topic}-{time.strftime('%Y%m%dT%H%M%S')}.selection.jsonl"
     summary = run(_plan(topic, f, plan, path, progress))
@@ -244,7 +244,8 @@ async def _replay(selection: Selection, options: RunOptions,
     settings = Settings()
     payloads = PayloadCodec(settings.schemas_dir, settings.schema_registry_url)
     return await run_selection(settings.kafka_bootstrap, selection, options,
-                               redis_url=settings.redis_url, payloads=payloads,
+                               redis_url=settings.redis_url,
+                               redis_security=settings.redis_security(), payloads=payloads,
                                progress=progress)  # fmt: skip
 
 

@@ -106,7 +106,7 @@ async def _show(
         if topic is None:
             raise click.UsageError("give --partitions N or --topic T (to read its partition count)")
         partitions = await partition_count(settings.kafka_bootstrap, topic)
-    redis = redis_client(settings.redis_url)
+    redis = redis_client(settings.redis_url, settings.redis_security())
     try:
         return await find_saga(redis, group_id, saga_id, partitions=partitions)
     finally:
@@ -116,7 +116,7 @@ async def _show(
 async def _list(
     settings: Settings, group_id: str, partitions: int, statuses: list[SagaStatus], limit: int
 ) -> list[Any]:
-    redis = redis_client(settings.redis_url)
+    redis = redis_client(settings.redis_url, settings.redis_security())
     try:
         return await list_sagas(redis, group_id, partitions=partitions, statuses=statuses,
                                 limit=limit)  # fmt: skip
@@ -182,7 +182,7 @@ def migrate(
 async def _plans(
     settings: Settings, group_id: str, partitions: int, catalog: SagaCatalog
 ) -> list[InstancePlan]:
-    redis = redis_client(settings.redis_url)
+    redis = redis_client(settings.redis_url, settings.redis_security())
     try:
         return [p async for p in plan_instances(redis, group_id, partitions, catalog)]
     finally:
@@ -329,7 +329,7 @@ def resume(**kw: Any) -> None:
 async def _select(
     settings: Settings, group_id: str, partitions: int, selection: Selection
 ) -> list[SagaView]:
-    redis = redis_client(settings.redis_url)
+    redis = redis_client(settings.redis_url, settings.redis_security())
     try:
         return await select_sagas(redis, group_id, partitions, selection)
     finally:

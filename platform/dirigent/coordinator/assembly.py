@@ -24,6 +24,7 @@ from dirigent.saga.steps import participant_of
 from dirigent.store import RedisClient, SagaStore, SagaStorePort
 from dirigent.store._packing import with_c_packing
 from dirigent.store.client import redis_client as _store_redis_client
+from dirigent.store.security import RedisSecurity
 from dirigent.transport import ConsumerSettings, RawProducer, TopicSpec, ensure_topics
 from dirigent.transport.group import GroupConsumer
 from dirigent.transport.reader import partition_count
@@ -46,13 +47,13 @@ class Parts:
     backpressure: Backpressure
 
 
-def redis_client(url: str) -> RedisClient:
+def redis_client(url: str, security: RedisSecurity | None = None) -> RedisClient:
     """A Redis client that never waits for ever: a hung server is a retryable fault.
 
     ``redis+cluster://`` URLs give a Redis Cluster client (``dirigent.store.client``).
     """
     # the store's calls carry many arguments: pack them in C
-    return with_c_packing(_store_redis_client(url))
+    return with_c_packing(_store_redis_client(url, security))
 
 
 async def input_partitions(bootstrap: str, topology: Topology) -> dict[str, int]:

@@ -129,7 +129,7 @@ class Coordinator:
         return True, "ok"
 
     async def run(self) -> None:
-        redis = redis_client(self.settings.redis_url)
+        redis = redis_client(self.settings.redis_url, self.settings.redis_security())
         producer = RawProducer(self.settings.kafka_bootstrap)
         try:
             await self._run(redis, producer)

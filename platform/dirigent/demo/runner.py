@@ -67,7 +67,7 @@ async def run_demo(
     topology = Topology.of([saga])
     await provision_topics(settings.kafka_bootstrap, topology, partitions=options.partitions,
                            transitions_topic=config.transitions_topic)  # fmt: skip
-    redis = redis_client(settings.redis_url)
+    redis = redis_client(settings.redis_url, settings.redis_security())
     try:
         ledger = EffectLedger(redis, run_id=options.run_id, ttl_s=options.data_ttl_s)
         env = ShopEnv(

@@ -12,6 +12,7 @@ from dirigent.ops.dlt_scan import DeadLetterScan
 from dirigent.ops.progress import NO_PROGRESS, Progress
 from dirigent.ops.saga_join import SagaJoin
 from dirigent.store.client import redis_client
+from dirigent.store.security import RedisSecurity
 from dirigent.transport.reader import partition_count
 
 __all__ = ["DltSession", "SagaStoreRef", "open_session"]
@@ -25,6 +26,7 @@ class SagaStoreRef:
     group_id: str = "dirigent-coordinator"
     partitions: int | None = None
     saga_topic: str | None = None  # read ``partitions`` from this topic
+    security: RedisSecurity | None = None  # credentials and TLS beside the URL
 
 
 @dataclass
@@ -60,7 +62,7 @@ async def open_session(
     partitions = store.partitions
     if partitions is None and store.saga_topic is not None:
         partitions = await partition_count(bootstrap, store.saga_topic)
-    redis = redis_client(store.redis_url)
+    redis = redis_client(store.redis_url, store.security)
     try:
         join = SagaJoin(redis, bootstrap, store.group_id, partitions=partitions)
         yield DltSession(bootstrap, dlt, ledger, join, progress)

@@ -24,6 +24,7 @@ from dirigent.ops.progress import NO_PROGRESS, Progress
 from dirigent.ops.replay_plan import PlanOptions, PlanSummary, plan_replay
 from dirigent.ops.replay_run import ReplayRun, RunOptions, RunReport
 from dirigent.ops.replay_select import Selection
+from dirigent.store.security import RedisSecurity
 from dirigent.transport import RawProducer
 from dirigent.transport.scan import TopicReader
 
@@ -69,13 +70,14 @@ async def run_selection(
     options: RunOptions,
     *,
     redis_url: str,
+    redis_security: RedisSecurity | None = None,
     payloads: PayloadCodec | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> RunReport:
     """Replay (or resume) ``selection``, reading sagas where the plan did."""
     st = selection.header.get("saga_store") or {}
     store = SagaStoreRef(redis_url, st.get("group_id", "dirigent-coordinator"),
-                         st.get("partitions"), st.get("saga_topic"))  # fmt: skip
+                         st.get("partitions"), st.get("saga_topic"), redis_security)  # fmt: skip
     async with (
         open_session(bootstrap, selection.dlt, store=store, progress=progress) as session,
         RawProducer(bootstrap) as producer,

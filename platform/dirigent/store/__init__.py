@@ -9,6 +9,7 @@ from dirigent.store.model import StoredSaga, Write, WriteOutcome, WriteResult
 from dirigent.store.outbox import OutboxRecord
 from dirigent.store.port import SagaStorePort
 from dirigent.store.saga_store import SagaStore
+from dirigent.store.security import RedisSecurity
 
 __all__ = [
     "IdempotencySettings",
@@ -17,6 +18,7 @@ __all__ = [
     "OutboxRecord",
     "PartitionKeys",
     "RedisClient",
+    "RedisSecurity",
     "SagaStore",
     "SagaStorePort",
     "StoredSaga",

@@ -17,6 +17,7 @@ node killed and restarted): those, and only those, are a transient fault too.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -63,7 +64,18 @@ def translate_redis_error(what: str, exc: BaseException) -> StoreError:
         why = str(exc) if refusal is exc else f"{exc}, because: {refusal}"
         return StoreError(
             f"{what}: Redis refused our credentials or permissions ({why}); "
-            f"check the user and password in {_SETTING} and the user's ACL",
+            f"check the user and password (DIRIGENT_REDIS_USERNAME and "
+            f"DIRIGENT_REDIS_PASSWORD, or the user:password@ of {_SETTING}) and the "
+            "user's ACL (docs/security.md lists the commands and keys dirigent needs)",
+            retryable=False,
+        )
+    tls = next((e for e in _chain(exc) if _tls_refusal(e)), None)
+    if tls is not None:
+        return StoreError(
+            f"{what}: the TLS handshake with Redis failed ({tls}); check "
+            "DIRIGENT_REDIS_TLS_CA_FILE (the CA that signed the server's certificate), "
+            "DIRIGENT_REDIS_TLS_CHECK_HOSTNAME and, if the server asks for one, "
+            "DIRIGENT_REDIS_TLS_CERT_FILE / DIRIGENT_REDIS_TLS_KEY_FILE",
             retryable=False,
         )
     if _NOT_A_CLUSTER in str(exc):
@@ -101,6 +113,17 @@ def _chain(exc: BaseException) -> list[BaseException]:
         found.append(at)
         at = at.__cause__ or at.__context__
     return found
+
+
+# Handshake alerts that waiting does not cure (a torn handshake while Redis restarts
+# is an SSLEOFError or a reset: transient like any other broken connection).
+_TLS_ALERTS = ("CERTIFICATE_REQUIRED", "UNKNOWN_CA", "BAD_CERTIFICATE", "certificate required")
+
+
+def _tls_refusal(exc: BaseException) -> bool:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return True
+    return isinstance(exc, ssl.SSLError) and any(a in str(exc) for a in _TLS_ALERTS)
 
 
 def _names_auth(exc: BaseException) -> bool:

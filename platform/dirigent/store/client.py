@@ -21,6 +21,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 
 from dirigent.errors import ConfigurationError
+from dirigent.store.security import RedisSecurity
 
 __all__ = ["CLUSTER_SCHEMES", "RedisClient", "is_cluster_url", "redis_client"]
 
@@ -39,6 +40,7 @@ def is_cluster_url(url: str) -> bool:
 
 def redis_client(
     url: str,
+    security: RedisSecurity | None = None,
     *,
     socket_timeout_s: float = 10.0,
     connect_timeout_s: float = 5.0,
@@ -47,22 +49,25 @@ def redis_client(
     """A client for ``url`` (see the module docstring) that never waits for ever.
 
     No I/O happens here: a cluster client discovers its nodes on the first call.
+    ``security`` adds credentials and TLS files (``dirigent.store.security``).
 
     Example::
 
         redis = redis_client("redis+cluster://127.0.0.1:7000,127.0.0.1:7001")
         store = SagaStore(redis, namespace="orders-coordinator")
     """
-    timeouts: dict[str, Any] = {
+    options: dict[str, Any] = {
         "socket_timeout": socket_timeout_s,
         "socket_connect_timeout": connect_timeout_s,
         "health_check_interval": health_check_interval_s,
     }
+    if security is not None:
+        options |= security.client_options(url)
     if not is_cluster_url(url):
-        return Redis.from_url(url, **timeouts)
+        return Redis.from_url(url, **options)
     plain, seeds = _cluster_url(url)
     try:
-        return RedisCluster.from_url(plain, startup_nodes=seeds, **timeouts)
+        return RedisCluster.from_url(plain, startup_nodes=seeds, **options)
     except ValueError as exc:  # a query option redis-py cannot read
         raise ConfigurationError(f"{_SETTING}: cannot read {_redacted(url)!r}: {exc}") from exc
 
