@@ -157,3 +157,22 @@ async def test_a_service_keeps_its_replies_with_the_shipped_service_acl(
             await IdempotencyStore(redis, namespace="payments").get("m-1")
     finally:
         await redis.aclose()
+
+
+async def test_a_coordinator_with_a_wrong_password_stops_with_the_reason(
+    tls: TlsRedis, shop: Shop, uid: str
+) -> None:
+    c = tls.certs
+    settings = Settings(
+        kafka_bootstrap=shop.settings.kafka_bootstrap, redis_url=tls.url(),
+        redis_username="dirigent-coordinator", redis_password=SecretStr("wrong-pw-9d1e"),
+        redis_tls_ca_file=c.ca, redis_tls_cert_file=c.client_cert,
+        redis_tls_key_file=c.client_key,
+    )  # fmt: skip
+    coordinator = Coordinator([shop.saga], settings=settings, config=config(shop, uid))
+    with pytest.raises(StoreError) as caught:
+        async with asyncio.timeout(30):
+            await coordinator.run()
+    assert not caught.value.retryable
+    assert "DIRIGENT_REDIS_PASSWORD" in str(caught.value)
+    assert "wrong-pw-9d1e" not in str(caught.value)
