@@ -29,8 +29,8 @@ class CoordinatorMetrics:
             "unrouted)", ["result"], registry=r,
         )  # fmt: skip
         self.step_latency = Histogram(
-            "dirigent_step_latency_seconds", "Command sent to reply applied",
-            ["saga_type", "step"], buckets=_STEP_BUCKETS, registry=r,
+            "dirigent_step_latency_seconds", "Command sent to reply applied, by phase "
+            "(forward, compensation)", _STEP, buckets=_STEP_BUCKETS, registry=r,
         )  # fmt: skip
         self.step_attempts = Counter(
             "dirigent_step_attempts", "Commands written to the outbox (every attempt), by "

@@ -12,7 +12,7 @@ from dirigent.coordinator.metrics import CoordinatorMetrics
 from dirigent.coordinator.partition import OwnedPartition
 from dirigent.coordinator.processor import Applied
 from dirigent.coordinator.topology import Topology
-from dirigent.saga import Command, EventReceived, Phase, SagaStatus
+from dirigent.saga import Command, EventReceived, Phase, SagaStatus, StepStatus
 
 __all__ = ["observe"]
 
@@ -23,6 +23,11 @@ _OUTCOME = {
     SagaStatus.PARKED: "parked",
 }
 _ACTIVE = (SagaStatus.RUNNING, SagaStatus.COMPENSATING)
+# A reply to a step in these statuses answers its compensation.
+_UNDOING = frozenset(
+    {StepStatus.COMPENSATING, StepStatus.COMPENSATION_RETRY_WAIT, StepStatus.COMPENSATION_FAILED}
+)
+_DO, _UNDO = Phase.FORWARD.value, Phase.COMPENSATION.value
 
 
 def observe(
@@ -51,7 +56,9 @@ def observe(
         replied = isinstance(a.routed.input, EventReceived) and a.before is not None
         if replied and t.step and t.step in topology.by_name[t.saga_type].steps:
             assert a.before is not None
-            metrics.step_latency.labels(t.saga_type, t.step).observe(
+            step = a.before.steps.get(t.step)
+            phase = _UNDO if step is not None and step.status in _UNDOING else _DO
+            metrics.step_latency.labels(t.saga_type, t.step, phase).observe(
                 max(0.0, now - a.before.updated_at)
             )
 

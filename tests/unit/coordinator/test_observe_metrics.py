@@ -14,7 +14,13 @@ from dirigent.saga import Timer, TimerKind
 from dirigent.store import MemorySagaStore
 from dirigent.transport import InboundRecord
 from dirigent.transport.reader import partition_for
-from sagas.contracts.shop import OrderLine, OrderPlaced, PaymentDeclined, StockReserved
+from sagas.contracts.shop import (
+    OrderLine,
+    OrderPlaced,
+    PaymentDeclined,
+    StockReleased,
+    StockReserved,
+)
 from sagas.order_fulfilment import build_order_fulfilment
 
 SAGA = build_order_fulfilment(prefix="t-", step_timeout_s=5.0)
@@ -78,8 +84,8 @@ async def test_attempts_retries_compensations_and_latency_are_counted() -> None:
     w.now += 0.5
     reserved = StockReserved(order_id="o1", reservation_id="r1")
     await w.feed(owner, [record(reserved, "m2", causation_id=w.sent[-1])])
-    count = w.value("dirigent_step_latency_seconds_count", saga_type=name, step="reserve_stock")
-    assert count == 1
+    latency = "dirigent_step_latency_seconds_count"
+    assert w.value(latency, saga_type=name, step="reserve_stock", **fwd) == 1
     declined = PaymentDeclined(order_id="o1", reason="card declined")
     await w.feed(owner, [record(declined, "m3", causation_id=w.sent[-1])])
     assert w.value("dirigent_compensations_total", saga_type=name, step="reserve_stock") == 1
@@ -87,3 +93,8 @@ async def test_attempts_retries_compensations_and_latency_are_counted() -> None:
     assert w.value("dirigent_step_attempts_total", **undo) == 1
     assert w.value("dirigent_step_retries_total", **undo) == 0
     assert w.value("dirigent_compensations_total", saga_type=name, step="authorize_payment") == 0
+    w.now += 0.25
+    released = StockReleased(order_id="o1")
+    await w.feed(owner, [record(released, "m4", causation_id=w.sent[-1])])
+    assert w.value(latency, **undo) == 1
+    assert w.value(latency, saga_type=name, step="reserve_stock", **fwd) == 1
