@@ -185,6 +185,10 @@ async def test_prometheus_scrapes_a_coordinator_and_a_service(
             await scraped(handled % "release", 2)
             await scraped('dirigent_service_handler_seconds_count{handler=~".*authorize"}', 10)
 
+            probe = f"http://127.0.0.1:{service.settings.metrics_port}/readyz"
+            async with prom.session.get(probe) as response:
+                assert response.status == 200  # the service consumes
+
             rules = (await prom.get("rules"))["groups"]
             health = {r["name"]: r["health"] for g in rules for r in g["rules"]}
             assert len(health) == 11
