@@ -30,7 +30,7 @@ class HealthServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        """Listen on ``host:port`` (port 0: any free port, read back from ``port``)."""
+        """Listen on ``host:port``."""
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._probe(self.live))
@@ -38,8 +38,6 @@ class HealthServer:
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
-        if self.port == 0:
-            self.port = int(self._runner.addresses[0][1])
 
     async def close(self) -> None:
         """Stop listening (safe twice)."""

@@ -97,3 +97,16 @@ def test_every_exported_metric_is_documented_and_nothing_else() -> None:
     documented = set(re.findall(r"^\| `(dirigent_\w+)", OPERATORS.read_text(), re.MULTILINE))
     families = {re.sub(r"_(bucket|sum|count)$", "", n) for n in EXPORTED}
     assert documented == families
+
+
+def test_panels_have_unique_ids_and_do_not_overlap() -> None:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    assert len({p["id"] for p in panels}) == len(panels)
+    taken: dict[tuple[int, int], str] = {}
+    for p in panels:
+        g = p["gridPos"]
+        assert g["x"] + g["w"] <= 24, p["title"]
+        for cell in ((x, y) for x in range(g["x"], g["x"] + g["w"])
+                     for y in range(g["y"], g["y"] + g["h"])):  # fmt: skip
+            assert cell not in taken, f"{p['title']!r} overlaps {taken[cell]!r}"
+            taken[cell] = p["title"]
