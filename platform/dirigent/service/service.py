@@ -97,8 +97,7 @@ class Service:
         self._consumer_settings = consumer_settings
         self._stopping = asyncio.Event()
         self._started = False
-        self._consuming = False
-        self.metrics_server: HealthServer | None = None  # while run() serves metrics
+        self._consuming = False  # for /readyz
 
     def handles(
         self, model: type[E], *, retry: HandlerRetry | None = None, reply_topic: str | None = None
@@ -177,7 +176,6 @@ class Service:
                               live=lambda: not self._stopping.is_set(),
                               ready=lambda: self._consuming)  # fmt: skip
         await server.start()
-        self.metrics_server = server
         try:
             yield
         finally:
