@@ -14,8 +14,9 @@ from typing import Any
 
 from aiohttp import ClientError, ClientSession
 
+from tests.support.promql import RULES
+
 PROMETHEUS = shutil.which("prometheus")
-RULES = Path(__file__).resolve().parents[3] / "deploy" / "prometheus" / "rules.yml"
 
 
 def free_port() -> int:

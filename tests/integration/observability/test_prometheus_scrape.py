@@ -8,6 +8,7 @@ one waits for a payment reply that never comes (in flight, its deadline near).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -31,8 +32,14 @@ from sagas.contracts.shop import (
     StockReleased,
     StockReserved,
 )
-from tests.integration.observability.prometheus_server import PROMETHEUS, free_port, prometheus
+from tests.integration.observability.prometheus_server import (
+    PROMETHEUS,
+    PrometheusApi,
+    free_port,
+    prometheus,
+)
 from tests.support.infra import Infra
+from tests.support.promql import grafana_to_promql, panel_queries
 
 pytestmark = pytest.mark.skipif(
     PROMETHEUS is None,
@@ -132,6 +139,15 @@ async def wait_settled(coordinator: Coordinator, expected: int) -> None:
             await asyncio.sleep(0.1)
 
 
+async def panels_with_data(prom: PrometheusApi) -> set[str]:
+    """The titles of the panels one of whose queries gives a series now."""
+    titles = set()
+    for title, expr in panel_queries():
+        if (await prom.get("query", query=grafana_to_promql(expr)))["result"]:
+            titles.add(title)
+    return titles
+
+
 async def test_prometheus_scrapes_a_coordinator_and_a_service(
     infra: Infra, uid: str, prefix: str, redis: Redis, tmp_path: Path
 ) -> None:
@@ -193,6 +209,18 @@ async def test_prometheus_scrapes_a_coordinator_and_a_service(
             health = {r["name"]: r["health"] for g in rules for r in g["rules"]}
             assert len(health) == 11
             assert set(health.values()) == {"ok"}, health
+
+            # Every dashboard query is valid PromQL here; those that must show data do
+            # (a rate needs two scrapes of a series: wait for them).
+            shown = {"Saga throughput by outcome", "Compensations by step", "Step latency",
+                     "Step attempts", "Outbox", "Handled", "Handler latency p95"}  # fmt: skip
+            with_data: set[str] = set()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(30):
+                    while not shown <= with_data:
+                        with_data = await panels_with_data(prom)
+                        await asyncio.sleep(0.5)
+            assert shown <= with_data, f"no data in {sorted(shown - with_data)}"
     finally:
         coordinator.stop()
         service.stop()

@@ -5,38 +5,19 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from tests.unit.deploy.promql import dirigent_names, metric_names
+from tests.support.promql import (
+    DASHBOARD,
+    OPERATORS,
+    dirigent_names,
+    metric_names,
+    panel_queries,
+    rule_queries,
+)
 
-ROOT = Path(__file__).resolve().parents[3]
-DASHBOARD = ROOT / "deploy/grafana/dashboards/dirigent.json"
-RULES = ROOT / "deploy/prometheus/rules.yml"
-OPERATORS = ROOT / "docs/operators.md"
 EXPORTED = dirigent_names()
-
-
-def panel_queries() -> list[tuple[str, str]]:
-    """(panel title, PromQL) of every target of every panel, rows included."""
-    dashboard = json.loads(DASHBOARD.read_text())
-    found = []
-
-    def walk(panels: list[dict[str, Any]]) -> None:
-        for p in panels:
-            found.extend((p["title"], t["expr"]) for t in p.get("targets", []))
-            walk(p.get("panels", []))
-
-    walk(dashboard["panels"])
-    return found
-
-
-def rule_queries() -> list[tuple[str, str]]:
-    groups = yaml.safe_load(RULES.read_text())["groups"]
-    return [(r["alert"], r["expr"]) for g in groups for r in g["rules"]]
 
 
 @pytest.mark.parametrize(("expr", "names"), [
