@@ -29,8 +29,8 @@ from dirigent.coordinator.assembly import (
     redis_client,
     transitions_batchable,
 )
-from dirigent.coordinator.breaker import Breakers, BreakerState
-from dirigent.coordinator.health import HealthServer
+from dirigent.coordinator.breaker import Breakers
+from dirigent.coordinator.gauges import sample_gauges
 from dirigent.coordinator.inputs import Poison, Routed
 from dirigent.coordinator.metrics import CoordinatorMetrics
 from dirigent.coordinator.observe import observe
@@ -51,6 +51,7 @@ from dirigent.events import (
     SingleObjectCodec,
 )
 from dirigent.observability import get_logger
+from dirigent.observability.http import HealthServer
 from dirigent.saga import SagaDefinition
 from dirigent.store import RedisClient
 from dirigent.transport import FailedRecord, Failure, InboundRecord, RawProducer, send_dead_letters
@@ -151,7 +152,8 @@ class Coordinator:
         )  # fmt: skip
         server = None
         if self.config.metrics_port is not None:
-            server = HealthServer(self.metrics.registry, port=self.config.metrics_port,
+            server = HealthServer(self.metrics.registry, host=self.config.metrics_host,
+                                  port=self.config.metrics_port,
                                   live=lambda: not self._stopping.is_set(),
                                   ready=lambda: self.ready()[0])  # fmt: skip
             await server.start()
@@ -364,16 +366,11 @@ class Coordinator:
 
     async def _gauges(self, p: Parts) -> None:
         now = self.clock()
-        if now - self._last_gauges < 5.0:
+        if now - self._last_gauges < self.config.gauge_interval_s:
             return
         self._last_gauges = now
-        m = self.metrics
-        m.in_flight.set(p.ownership.in_flight())
-        m.outbox_pending.set(sum(p.relay.pending.values()))
-        for participant, state in self.health.states(now).items():
-            m.breaker_open.labels(participant).set(0 if state is BreakerState.CLOSED else 1)
-        for tp, lag in (await p.consumer.lag()).items():
-            m.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+        await sample_gauges(p, self.health, self.metrics, now,
+                            deadline_risk_s=self.config.deadline_risk_s)  # fmt: skip
 
     async def _caught_up(self, p: Parts) -> None:
         """Release the timers of new partitions once their backlog has been read."""

@@ -51,6 +51,10 @@ class CoordinatorSettings(BaseSettings):
     # would strand one (a renamed or removed step with no migration).
     check_versions: bool = True
     metrics_port: int | None = None  # serves /metrics, /healthz, /readyz when set
+    metrics_host: str = "127.0.0.1"  # "0.0.0.0" to be scraped from another host or container
+    gauge_interval_s: float = 5.0  # how often gauges (lag, outbox, timers) are sampled
+    # A saga whose deadline is this close (or past) counts in dirigent_sagas_deadline_at_risk.
+    deadline_risk_s: float = 300.0
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000
 

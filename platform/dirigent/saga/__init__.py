@@ -6,6 +6,7 @@ Example::
     from dirigent.saga import initiating, parallel, wait_for, Migration
 """
 
+from dirigent.saga._ids import DEADLINE_TIMER_SUFFIX
 from dirigent.saga.decision import (
     AdminAction,
     AdminRequested,
@@ -38,6 +39,7 @@ from dirigent.saga.steps import (
 from dirigent.saga.versions import SagaCatalog
 
 __all__ = [
+    "DEADLINE_TIMER_SUFFIX",
     "AdminAction",
     "AdminRequested",
     "Command",

@@ -5,10 +5,18 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-__all__ = ["command_id", "deadline_timer_id", "jitter_fraction", "timer_id"]
+__all__ = [
+    "DEADLINE_TIMER_SUFFIX",
+    "command_id",
+    "deadline_timer_id",
+    "jitter_fraction",
+    "timer_id",
+]
 
 # A fixed namespace: command ids must not change between releases.
 _NAMESPACE = uuid.UUID("6f2f3c1e-4a5b-5d7e-9c1a-2b3c4d5e6f70")
+# How every saga deadline's timer id ends (the coordinator counts them in the store).
+DEADLINE_TIMER_SUFFIX = "::saga_deadline"
 
 
 def command_id(saga_id: str, step: str, phase: str, attempt: int) -> str:
@@ -21,7 +29,7 @@ def timer_id(saga_id: str, step: str, phase: str, kind: str, attempt: int) -> st
 
 
 def deadline_timer_id(saga_id: str) -> str:
-    return f"{saga_id}::saga_deadline"
+    return saga_id + DEADLINE_TIMER_SUFFIX
 
 
 def jitter_fraction(saga_id: str, step: str, phase: str, attempt: int) -> float:

@@ -1,4 +1,4 @@
-"""Prometheus counters of one service, in a registry the caller owns.
+"""Prometheus metrics of one service, in a registry the caller owns.
 
 Nothing registers at import: each ``Service`` gets its own ``CollectorRegistry``
 unless one is passed in (pass ``prometheus_client.REGISTRY`` to expose them with the
@@ -7,13 +7,16 @@ process's default ``/metrics``).
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 __all__ = ["ServiceMetrics"]
 
+_HANDLER_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
 
 class ServiceMetrics:
-    """handled / duplicates / retries / dead-lettered, labelled by service and handler."""
+    """handled / duplicates / retries / dead-lettered counters and the handler latency,
+    labelled by service and handler."""
 
     def __init__(self, service: str, registry: CollectorRegistry | None = None) -> None:
         self.service = service
@@ -37,9 +40,19 @@ class ServiceMetrics:
             labels,
             registry=self.registry,
         )
+        self.handler_seconds = Histogram(
+            "dirigent_service_handler_seconds",
+            "One handler attempt, from call to return or raise",
+            labels,
+            buckets=_HANDLER_BUCKETS,
+            registry=self.registry,
+        )
 
     def count(self, counter: Counter, handler: str) -> None:
         counter.labels(self.service, handler).inc()
+
+    def observe_handler(self, handler: str, seconds: float) -> None:
+        self.handler_seconds.labels(self.service, handler).observe(seconds)
 
     def value(self, name: str, handler: str) -> float:
         """The current value of ``dirigent_service_<name>_total`` (for tests and CLIs)."""

@@ -35,7 +35,7 @@ from dirigent.events.envelope import DEFAULT_LIMITS, Envelope, EnvelopeLimits
 from dirigent.observability import bind_context
 from dirigent.service._replies import reply_records
 from dirigent.service.context import HandlerContext
-from dirigent.service.handlers import HandlerSpec, HandlerTable
+from dirigent.service.handlers import HandlerSpec, HandlerTable, Reply
 from dirigent.service.metrics import ServiceMetrics
 from dirigent.store.idempotency import IdempotencyStore
 from dirigent.transport import send_dead_letters
@@ -141,7 +141,7 @@ class RecordProcessor:
             attempt += 1
             ctx = HandlerContext(env, record.topic, record.partition, record.offset, attempt)
             try:
-                reply = await spec.func(event, ctx)
+                reply = await self._call(spec, event, ctx)
                 return await reply_records(
                     env, reply, topic=spec.reply_topic, source=self.source, codec=self.codec
                 )
@@ -160,6 +160,14 @@ class RecordProcessor:
                     "handler failed, retrying", attempt=attempt, delay_s=delay, error=repr(exc)
                 )
                 await self.sleep(delay)
+
+    async def _call(self, spec: HandlerSpec, event: Event, ctx: HandlerContext) -> Reply:
+        """One handler attempt, timed whether it returns or raises."""
+        started = time.perf_counter()
+        try:
+            return await spec.func(event, ctx)
+        finally:
+            self.metrics.observe_handler(spec.name, time.perf_counter() - started)
 
     async def _poison(self, record: InboundRecord, exc: Exception, handler: str) -> RecordOutcome:
         now = _now_ms()

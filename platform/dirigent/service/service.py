@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import structlog
@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from dirigent.errors import ConfigurationError, TransportError
 from dirigent.events import AvroCodec, Event
 from dirigent.events.envelope import EnvelopeLimits
+from dirigent.observability.http import HealthServer
 from dirigent.service._loop import Backoff, ConsumeLoop, permanent
 from dirigent.service.context import HandlerContext
 from dirigent.service.handlers import HandlerSpec, HandlerTable, Reply, handler_name
@@ -96,6 +97,7 @@ class Service:
         self._consumer_settings = consumer_settings
         self._stopping = asyncio.Event()
         self._started = False
+        self._consuming = False  # for /readyz
 
     def handles(
         self, model: type[E], *, retry: HandlerRetry | None = None, reply_topic: str | None = None
@@ -150,15 +152,34 @@ class Service:
         """
         self._check_startable()
         with self._signals(handle_signals):
-            consumer = await self._start()
-            if consumer is None:
-                return  # stopped while starting
-            try:
-                loop = ConsumeLoop(consumer, self.processor(), self.settings, self._stopping)
-                await loop.run()
-            finally:
-                await _close(consumer.close(), "consumer")
-                await _close(self.producer.close(), "producer")
+            async with self._served():
+                consumer = await self._start()
+                if consumer is None:
+                    return  # stopped while starting
+                try:
+                    loop = ConsumeLoop(consumer, self.processor(), self.settings, self._stopping)
+                    self._consuming = True
+                    await loop.run()
+                finally:
+                    self._consuming = False
+                    await _close(consumer.close(), "consumer")
+                    await _close(self.producer.close(), "producer")
+
+    @contextlib.asynccontextmanager
+    async def _served(self) -> AsyncIterator[None]:
+        """``/metrics``, ``/healthz`` and ``/readyz`` while running, if ``metrics_port``."""
+        if self.settings.metrics_port is None:
+            yield
+            return
+        server = HealthServer(self.metrics.registry, host=self.settings.metrics_host,
+                              port=self.settings.metrics_port,
+                              live=lambda: not self._stopping.is_set(),
+                              ready=lambda: self._consuming)  # fmt: skip
+        await server.start()
+        try:
+            yield
+        finally:
+            await server.close()
 
     async def _start(self) -> BatchConsumer | None:
         """Topics checked, producer and consumer started; retried while transient."""

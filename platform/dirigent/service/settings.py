@@ -8,7 +8,8 @@ __all__ = ["ServiceSettings"]
 
 
 class ServiceSettings(BaseSettings):
-    """How a service waits out infrastructure trouble and creates its dead-letter topics."""
+    """How a service waits out infrastructure trouble, creates its dead-letter topics and
+    serves its metrics."""
 
     model_config = SettingsConfigDict(env_prefix="DIRIGENT_SERVICE_", frozen=True, extra="ignore")
 
@@ -18,3 +19,5 @@ class ServiceSettings(BaseSettings):
     dlt_replication_factor: int = 1
     max_payload_bytes: int = 1024 * 1024
     topic_wait_s: float = 30.0  # how long run() waits for missing input/reply topics
+    metrics_port: int | None = None  # serves /metrics, /healthz, /readyz when set
+    metrics_host: str = "127.0.0.1"  # "0.0.0.0" to be scraped from another host or container

@@ -5,7 +5,7 @@ from dirigent.store.client import RedisClient, is_cluster_url, redis_client
 from dirigent.store.idempotency import IdempotencySettings, IdempotencyStore
 from dirigent.store.keys import PartitionKeys
 from dirigent.store.memory import MemorySagaStore
-from dirigent.store.model import StoredSaga, Write, WriteOutcome, WriteResult
+from dirigent.store.model import PartitionLoad, StoredSaga, Write, WriteOutcome, WriteResult
 from dirigent.store.outbox import OutboxRecord
 from dirigent.store.port import SagaStorePort
 from dirigent.store.saga_store import SagaStore
@@ -17,6 +17,7 @@ __all__ = [
     "MemorySagaStore",
     "OutboxRecord",
     "PartitionKeys",
+    "PartitionLoad",
     "RedisClient",
     "RedisSecurity",
     "SagaStore",

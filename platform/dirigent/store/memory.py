@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import count
 
 from dirigent.errors import FencedOut, StoreError
-from dirigent.store.model import StoredSaga, Write, WriteOutcome, WriteResult
+from dirigent.store.model import PartitionLoad, StoredSaga, Write, WriteOutcome, WriteResult
 from dirigent.store.outbox import OutboxRecord, entry_order
 
 __all__ = ["MemorySagaStore"]
@@ -168,6 +168,19 @@ class MemorySagaStore:
     async def count_status(self, partition: int, status: str) -> int:
         """How many sagas are in ``status``."""
         return len(self._p(partition).status.get(status, {}))
+
+    async def partition_load(
+        self, partitions: Sequence[int], now: float, until: float, suffix: str
+    ) -> list[PartitionLoad]:
+        """Per partition: outbox entries, timers due at ``now``, and timers due by
+        ``until`` whose id ends with ``suffix``."""
+        loads = []
+        for number in partitions:
+            p = self._p(number)
+            due = sum(1 for at in p.timers.values() if at <= now)
+            matching = sum(1 for t, at in p.timers.items() if at <= until and t.endswith(suffix))
+            loads.append(PartitionLoad(len(p.outbox), due, matching))
+        return loads
 
     def _fenced(self, partition: int, token: str) -> _Partition:
         p = self._p(partition)

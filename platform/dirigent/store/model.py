@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from dirigent.store.outbox import OutboxRecord
 
-__all__ = ["StoredSaga", "Write", "WriteOutcome", "WriteResult"]
+__all__ = ["PartitionLoad", "StoredSaga", "Write", "WriteOutcome", "WriteResult"]
 
 
 class WriteOutcome(StrEnum):
@@ -58,3 +58,13 @@ class WriteResult:
 
     outcome: WriteOutcome
     entry_ids: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionLoad:
+    """What waits on one partition (``partition_load``): outbox entries, timers due
+    now, and the timers due by a later time whose id ends with a suffix."""
+
+    outbox: int = 0
+    timers_due: int = 0
+    matching: int = 0

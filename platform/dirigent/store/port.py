@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from dirigent.store.model import StoredSaga, Write, WriteOutcome, WriteResult
+from dirigent.store.model import PartitionLoad, StoredSaga, Write, WriteOutcome, WriteResult
 from dirigent.store.outbox import OutboxRecord
 
 __all__ = ["SagaStorePort"]
@@ -80,4 +80,11 @@ class SagaStorePort(Protocol):
 
     async def count_status(self, partition: int, status: str) -> int:
         """How many sagas are in ``status``."""
+        ...
+
+    async def partition_load(
+        self, partitions: Sequence[int], now: float, until: float, suffix: str
+    ) -> list[PartitionLoad]:
+        """Per partition: outbox entries, timers due at ``now``, and timers due by
+        ``until`` whose id ends with ``suffix`` (for periodic gauges, never per input)."""
         ...

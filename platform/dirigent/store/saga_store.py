@@ -15,7 +15,7 @@ from dirigent.store._errors import map_redis_errors, translate_redis_error
 from dirigent.store._lua import LuaScript
 from dirigent.store.client import RedisClient
 from dirigent.store.keys import PartitionKeys
-from dirigent.store.model import StoredSaga, Write, WriteOutcome, WriteResult
+from dirigent.store.model import PartitionLoad, StoredSaga, Write, WriteOutcome, WriteResult
 from dirigent.store.outbox import OutboxRecord
 
 __all__ = ["SagaStore", "StoredSaga", "Write", "WriteOutcome"]
@@ -26,6 +26,8 @@ BATCH = 200  # writes per script call: Redis runs nothing else while a script ru
 _OUTBOX_ACK = LuaScript.named("outbox_ack")
 _POSTPONE = LuaScript.named("timers_postpone")
 _DROP = LuaScript.named("timers_drop")
+_LOAD = LuaScript.named("partition_load")
+SCAN_LIMIT = 100_000  # timers partition_load looks at for the suffix, per partition
 
 
 @dataclass
@@ -169,6 +171,27 @@ class SagaStore:
         """How many sagas of ``partition`` are in ``status``."""
         with map_redis_errors(f"cannot count {status} sagas of partition {partition}"):
             return int(await self.redis.zcard(self.keys(partition).status(status)))
+
+    async def partition_load(
+        self, partitions: Sequence[int], now: float, until: float, suffix: str
+    ) -> list[PartitionLoad]:
+        """Per partition, in one round trip: outbox entries, timers due at ``now``, and
+        timers due by ``until`` whose id ends with ``suffix`` (of the first ``SCAN_LIMIT``)."""
+        if not partitions:
+            return []
+        calls = []
+        for number in partitions:
+            keys = self.keys(number)
+            calls.append(([keys.outbox, keys.timers], [now, until, suffix, SCAN_LIMIT]))
+        what = f"cannot measure partitions {sorted(partitions)}"
+        with map_redis_errors(what):
+            replies = await _LOAD.run_many(self.redis, calls)
+        loads = []
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise translate_redis_error(what, reply) from reply
+            loads.append(PartitionLoad(*(int(x) for x in reply)))
+        return loads
 
     async def _fenced(
         self, what: str, partition: int, token: str, script: LuaScript,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from dirigent.errors import FencedOut
-from dirigent.store import OutboxRecord, SagaStorePort, Write, WriteOutcome
+from dirigent.store import OutboxRecord, PartitionLoad, SagaStorePort, Write, WriteOutcome
 
 OK, DUP, FENCED, CONFLICT = (WriteOutcome.OK, WriteOutcome.DUPLICATE, WriteOutcome.FENCED,
                              WriteOutcome.CONFLICT)  # fmt: skip
@@ -288,6 +288,20 @@ class StoreContract:
         await store.drop_timers(1, token, ["t1", "never"])
         assert await self.scheduled(store, 1) == {"t2": 60.0}
         assert await store.due_timers(1, now=100.0) == [b"two"]
+
+    async def test_partition_load_counts_outbox_due_timers_and_suffixed_ones(
+        self, store: SagaStorePort
+    ) -> None:
+        t0, t1 = await store.acquire(0), await store.acquire(1)
+        timers = [("a:step_timeout:1", 50.0, b"a"), ("s1::saga_deadline", 90.0, b"d"),
+                  ("s2::saga_deadline", 150.0, b"d2"), ("s3::saga_deadline", 400.0, b"d3"),
+                  ("b:retry:2", 120.0, b"b")]  # fmt: skip
+        outbox = [OutboxRecord("t", b"v1", b"k"), OutboxRecord("t", b"v2", b"k")]
+        await store.apply(0, t0, [start(timers=timers, outbox=outbox)])
+        await store.apply(1, t1, [start(saga_id="x", timers=[("x::saga_deadline", 10.0, b"x")])])
+        got = await store.partition_load([0, 1, 2], 100.0, 200.0, "::saga_deadline")
+        assert got == [PartitionLoad(2, 2, 2), PartitionLoad(0, 1, 1), PartitionLoad(0, 0, 0)]
+        assert await store.partition_load([], 100.0, 200.0, "::saga_deadline") == []
 
     # -- watermarks --------------------------------------------------------------------
 

@@ -34,7 +34,8 @@ def test_implementations_match_the_port_exactly(impl: type, name: str) -> None:
 def test_the_port_lists_what_the_coordinator_calls() -> None:
     assert sorted(PORT_METHODS) == sorted([
         "acquire", "apply", "apply_batch", "count_status", "drop_timers", "due_timers",
-        "load_many", "outbox_ack", "outbox_pending", "outbox_size", "postpone_timers", "watermarks",
+        "load_many", "outbox_ack", "outbox_pending", "outbox_size", "partition_load",
+        "postpone_timers", "watermarks",
     ])  # fmt: skip
 
 

@@ -1,4 +1,7 @@
-"""``/metrics``, ``/healthz`` and ``/readyz`` over aiohttp (which faust already brings)."""
+"""``/metrics``, ``/healthz`` and ``/readyz`` over aiohttp (which faust already brings).
+
+Served by the coordinator (``metrics_port``) and by services (``DIRIGENT_SERVICE_METRICS_PORT``).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ class HealthServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
+        """Listen on ``host:port``."""
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._probe(self.live))
@@ -36,6 +40,7 @@ class HealthServer:
         await web.TCPSite(self._runner, self.host, self.port).start()
 
     async def close(self) -> None:
+        """Stop listening (safe twice)."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
