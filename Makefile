@@ -1,6 +1,7 @@
 # dirigent: every target creates and uses the virtual environment in .venv.
 # On a fresh Debian machine as root, `make test` / `make demo` also apt-get install
-# Java 17, Maven, redis-server and kcat (an outside producer for the tests) when missing.
+# Java 17, Maven, redis-server, kcat (an outside producer for the tests) and chromium (the
+# dashboard's browser test) when missing.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -29,6 +30,7 @@ deps:
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; \
