@@ -65,8 +65,9 @@ def require_api_token(
     d: Dashboard = Depends(require_read),  # noqa: B008
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
 ) -> Dashboard:
-    """Dependency of every API action: the bearer token."""
-    if not d.actions_enabled:
+    """Dependency of every API action: the bearer token (401 without one, 403 when actions
+    are disabled)."""
+    if credentials is not None and not d.actions_enabled:
         raise HTTPException(403, DISABLED)
     if credentials is None or not token_matches(d, credentials.credentials):
         raise HTTPException(

@@ -1,4 +1,4 @@
-"""One shop for the whole module: a coordinator and a scripted participant running real
+"""One shop for the whole package: a coordinator and a scripted participant running real
 sagas to every end (completed, compensated, parked), a dead-letter topic with two
 causes, and two dashboards over them: one with a token, one without."""
 
@@ -136,7 +136,7 @@ async def _dead_letters(bootstrap: str, dlt: str, topic: str, sagas: list[str]) 
     return fps
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def world(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     uid = uuid.uuid4().hex[:10]
     prefix = f"dash{uid}"
@@ -233,3 +233,4 @@ async def world(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Async
 
 def coordinator_topics(prefix: str) -> list[str]:
     return [f"{prefix}-{d}.commands" for d in ("inventory", "payments", "orders")]
+
