@@ -196,7 +196,12 @@ async def test_a_saga_action_is_refused_without_the_token_and_audited_with_it(
 
     await page.goto(f"{world.armed}/sagas/{target}")
     assert "FAILED" in await page.locator("#state").inner_text()
-    assert "saga.abort applied" in await page.locator("#timeline").inner_text()
+    timeline = await page.locator("#timeline").inner_text()
+    assert "timer:step_timeout" in timeline  # the pivot's timeout that parked it
+    assert "RUNNING -> PARKED" in timeline
+    assert "dashboard.saga.abort requested" in timeline
+    assert "saga.abort applied" in timeline
+    assert "PARKED -> FAILED" in timeline
 
 
 async def test_without_a_configured_token_actions_are_disabled(world: World, page: Page) -> None:
