@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from dirigent.config import Settings
+from dirigent.observability import configure_logging
 
 __all__ = ["dashboard"]
 
@@ -37,6 +38,8 @@ def dashboard(**options: Any) -> None:
 
     from dirigent.dashboard import DashboardSettings, create_app
 
+    settings = Settings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
     given = {k: v for k, v in options.items() if v not in (None, ())}
     config = DashboardSettings(**given)
     if config.token is None and config.host not in ("127.0.0.1", "::1", "localhost"):
@@ -46,7 +49,7 @@ def dashboard(**options: Any) -> None:
             err=True,
         )
     uvicorn.run(
-        create_app(Settings(), config),
+        create_app(settings, config),
         host=config.host,
         port=config.port,
         log_level="info",

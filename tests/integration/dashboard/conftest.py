@@ -233,4 +233,3 @@ async def world(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Async
 
 def coordinator_topics(prefix: str) -> list[str]:
     return [f"{prefix}-{d}.commands" for d in ("inventory", "payments", "orders")]
-
