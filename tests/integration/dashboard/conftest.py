@@ -60,7 +60,7 @@ class World:
     completed: tuple[str, ...]
     compensated: str
     parked: tuple[str, ...]
-    fingerprints: tuple[str, str]
+    fingerprints: tuple[str, str, str]  # declined, timeout (saga-bound), orphan
     armed: str  # the dashboard with a token
     bare: str  # the dashboard without one
     bootstrap: str
@@ -116,13 +116,20 @@ async def _settled(coordinator: Coordinator, expected: int, timeout_s: float = 6
             await asyncio.sleep(0.2)
 
 
-async def _dead_letters(bootstrap: str, dlt: str, topic: str, sagas: list[str]) -> tuple[str, str]:
-    codec = shop_codec(ReserveStock)
-    fps = ("fp-declined", "fp-timeout")
+async def _dead_letters(
+    bootstrap: str, dlt: str, prefix: str, sagas: list[str]
+) -> tuple[str, str, str]:
+    """Five ReserveStock commands of the sagas, in two causes; two ApproveOrder commands
+    of no saga (a replay sends them: the participant answers them)."""
+    codec = shop_codec(ReserveStock, ApproveOrder)
+    fps = ("fp-declined", "fp-timeout", "fp-orphan")
     now_ms = int(time.time() * 1000)
+    inventory, orders = f"{prefix}-inventory.commands", f"{prefix}-orders.commands"
     letters = [
         (
-            command(codec, ReserveStock(order_id=s, items=[]), topic=topic, saga_id=s, offset=i),
+            command(
+                codec, ReserveStock(order_id=s, items=[]), topic=inventory, saga_id=s, offset=i
+            ),
             failure(
                 fps[i % 2],
                 cls="app.errors.Declined" if i % 2 == 0 else "app.errors.Timeout",
@@ -131,6 +138,15 @@ async def _dead_letters(bootstrap: str, dlt: str, topic: str, sagas: list[str]) 
             ),
         )
         for i, s in enumerate(sagas)
+    ]
+    letters += [
+        (
+            command(
+                codec, ApproveOrder(order_id=f"lost-{i}"), topic=orders, saga_id=None, offset=i
+            ),
+            failure(fps[2], cls="app.errors.Unavailable", message="orders down", at_ms=now_ms),
+        )
+        for i in range(2)
     ]
     await dead_letter(bootstrap, dlt, letters)
     return fps
@@ -148,11 +164,12 @@ async def world(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Async
     ]
     transitions, audit = f"{prefix}.transitions", f"{prefix}.audit"
     dlt = f"{prefix}-inventory.commands.dlt"
-    everything = [*topics, transitions, audit, dlt, f"coord-{uid}.admin"]
+    input_dlts = [f"{prefix}-{d}.events.dlt" for d in ("inventory", "payments", "orders")]
+    everything = [*topics, transitions, audit, dlt, *input_dlts, f"coord-{uid}.admin"]
     await ensure_topics(
         bootstrap, [TopicSpec(t, PARTITIONS) for t in [*topics, transitions, audit]]
     )
-    await ensure_topics(bootstrap, [TopicSpec(dlt, 1)])
+    await ensure_topics(bootstrap, [TopicSpec(t, 1) for t in [dlt, *input_dlts]])
     codec = SingleObjectCodec(
         SchemaCatalog(),
         models=[
@@ -199,9 +216,7 @@ async def world(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Async
         try:
             await _place(bootstrap, f"{prefix}-orders.events", codec, orders)
             await _settled(coordinator, len(orders))
-            fps = await _dead_letters(
-                bootstrap, dlt, f"{prefix}-inventory.commands", [*completed, compensated, *parked]
-            )
+            fps = await _dead_letters(bootstrap, dlt, prefix, [*completed, compensated, *parked])
             armed = DashboardServer(settings, DashboardSettings(token=SecretStr(TOKEN), **base))
             bare = DashboardServer(settings, DashboardSettings(**base))
             with armed as armed_url, bare as bare_url:

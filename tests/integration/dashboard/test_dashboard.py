@@ -137,9 +137,8 @@ async def test_dead_letters_are_grouped_by_cause_with_their_records(
     await page.goto(f"{world.armed}/dlt")
     await page.click(f"a[href='/dlt?topic={world.dlt}']")
     groups = page.locator("#groups tbody tr[data-fingerprint]")
-    assert sorted(await groups.evaluate_all("r => r.map(x => x.dataset.fingerprint)")) == sorted(
-        world.fingerprints
-    )
+    found = await groups.evaluate_all("r => r.map(x => x.dataset.fingerprint)")
+    assert sorted(found) == sorted(world.fingerprints)
     declined = page.locator("#groups tr[data-fingerprint=fp-declined]")
     cells = await declined.locator("td").all_inner_texts()
     assert cells[1] == "app.errors.Declined"
@@ -266,3 +265,34 @@ async def test_the_api_needs_the_bearer_token_and_a_confirmation(world: World) -
     # every record's saga has settled: none of them waits for its command any more
     assert doc["replay_count"] == 0
     assert sum(doc["counts"].values()) == 3
+
+
+async def test_a_canary_replay_of_a_group_is_confirmed_checked_and_audited(
+    world: World, page: Page
+) -> None:
+    await page.goto(f"{world.armed}/dlt/{world.dlt}/fp-orphan")
+    form = page.locator("#dry-run")
+    await form.locator("input[name=why]").fill("orders is back")
+    await form.locator("input[name=who]").fill("dave")
+    await form.locator("input[name=token]").fill(TOKEN)
+    await form.locator("button").click()
+    await page.click("#confirm-form button")
+    assert (await page.locator("#plan").inner_text()).startswith("2 record(s) would be replayed")
+
+    canary = page.locator("#canary")
+    await canary.locator("input[name=canary]").fill("1")
+    await canary.locator("input[name=reply_topics]").fill(f"{world.prefix}-orders.events")
+    await canary.locator("button").click()
+    facts = await page.locator("#confirm").inner_text()
+    assert "canary of 1 record(s), then the rest" in facts
+    await page.click("#confirm-form button")
+    outcome = await page.locator("#replay-outcome").inner_text()
+    assert outcome.startswith("completed"), outcome
+    assert "canary passed" in outcome
+    assert await page.locator("ul li code").count() == 2  # both records sent
+
+    audits = await _audits(world, world.dlt)
+    [asked] = [a for a in audits if a.action == "dashboard.dlt.canary"]
+    assert (asked.who, asked.details["canary"]) == ("dashboard:dave", "1")
+    done = [a for a in audits if a.action == "dlt.replay.done"]
+    assert [a.who for a in done] == ["dashboard:dave"]
