@@ -17,6 +17,7 @@ from dirigent.dashboard.context import Dashboard, dashboard
 
 __all__ = [
     "COOKIE",
+    "client_address",
     "form_token_ok",
     "is_loopback",
     "require_api_token",
@@ -28,6 +29,11 @@ COOKIE = "dirigent_dashboard_token"
 DISABLED = "actions are disabled: no DIRIGENT_DASHBOARD_TOKEN is configured"
 
 _bearer = HTTPBearer(auto_error=False, description="The dashboard token (DIRIGENT_DASHBOARD_TOKEN)")
+
+
+def client_address(request: Request) -> str:
+    """The client's address, as recorded in the audit."""
+    return request.client.host if request.client else "unknown"
 
 
 def is_loopback(request: Request) -> bool:

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from dirigent.dashboard import actions
 from dirigent.dashboard.actions import Actor
-from dirigent.dashboard.auth import require_api_token, require_read
+from dirigent.dashboard.auth import client_address, require_api_token, require_read
 from dirigent.dashboard.context import Dashboard
 from dirigent.dashboard.forms import confirm_page, page, refusal, remember_token
 from dirigent.dashboard.models import (
@@ -32,10 +32,6 @@ Topic = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,245}\.dlt$")]
 Fingerprint = Annotated[str, Path(min_length=1, max_length=200)]
 _ERRORS = errors(401, 403, 404)
 RECORDS = 100  # shown per group
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 async def _existing(d: Dashboard, topic: str) -> str:
@@ -123,7 +119,7 @@ async def dry_run(
     if refused is not None:
         return refused
     summary = await actions.dry_run(
-        d, await _existing(d, topic), fingerprint, Actor(who, why, _client(request))
+        d, await _existing(d, topic), fingerprint, Actor(who, why, client_address(request))
     )
     response = page(
         request,
@@ -191,7 +187,7 @@ async def replay_run(
     report = await actions.replay(
         d,
         sel,
-        Actor(who, why, _client(request)),
+        Actor(who, why, client_address(request)),
         canary=canary,
         reply_topics=tuple(reply_topics.split()),
     )
@@ -237,7 +233,10 @@ async def api_dry_run(
     if not body.confirm:
         raise HTTPException(400, f"dry run of {fingerprint}: send again with confirm: true")
     summary = await actions.dry_run(
-        d, await _existing(d, topic), fingerprint, Actor(body.who, body.why, _client(request))
+        d,
+        await _existing(d, topic),
+        fingerprint,
+        Actor(body.who, body.why, client_address(request)),
     )
     return PlanDoc.of(summary)
 
@@ -258,7 +257,7 @@ async def api_replay(
     report = await actions.replay(
         d,
         sel,
-        Actor(body.who, body.why, _client(request)),
+        Actor(body.who, body.why, client_address(request)),
         canary=body.canary,
         reply_topics=tuple(body.reply_topics),
     )

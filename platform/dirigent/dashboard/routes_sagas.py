@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dirigent.dashboard import actions
 from dirigent.dashboard.actions import SAGA_ACTIONS, Actor
-from dirigent.dashboard.auth import require_api_token, require_read
+from dirigent.dashboard.auth import client_address, require_api_token, require_read
 from dirigent.dashboard.context import Dashboard
 from dirigent.dashboard.forms import confirm_page, page, refusal, remember_token
 from dirigent.dashboard.models import (
@@ -31,10 +31,6 @@ Reader = Annotated[Dashboard, Depends(require_read)]
 Operator = Annotated[Dashboard, Depends(require_api_token)]
 _ACTIONS = {a.value: a for a in SAGA_ACTIONS}
 _ERRORS = errors(401, 403)
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _action(name: str) -> AdminAction:
@@ -132,7 +128,7 @@ async def saga_act(
     if refused is not None:
         return refused
     outcome = await actions.saga_action(
-        d, saga_id, action, Actor(who, why, _client(request)), step=step or None
+        d, saga_id, action, Actor(who, why, client_address(request)), step=step or None
     )
     response = page(request, "outcome.html", d, o=OutcomeDoc.of(outcome), back=f"/sagas/{saga_id}")
     return remember_token(request, response, token)
@@ -177,5 +173,5 @@ async def api_saga_act(
     action = _action(name)
     if not body.confirm:
         raise HTTPException(400, f"{action.value} saga {saga_id}: send again with confirm: true")
-    actor = Actor(body.who, body.why, _client(request))
+    actor = Actor(body.who, body.why, client_address(request))
     return OutcomeDoc.of(await actions.saga_action(d, saga_id, action, actor, step=body.step))
