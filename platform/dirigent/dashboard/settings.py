@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dirigent.ops.audit import AUDIT_TOPIC
@@ -45,3 +45,9 @@ class DashboardSettings(BaseSettings):
     # Index entries read at most when a filter (type) has to look into each saga.
     scan_limit: int = Field(default=5000, ge=1)
     canary_timeout_s: float = Field(default=60.0, ge=0)
+
+    @field_validator("token", mode="after")
+    @classmethod
+    def _no_empty_token(cls, token: SecretStr | None) -> SecretStr | None:
+        """An empty token (``DIRIGENT_DASHBOARD_TOKEN=``) is no token: actions stay off."""
+        return token if token is not None and token.get_secret_value() else None

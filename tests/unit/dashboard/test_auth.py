@@ -91,3 +91,12 @@ def test_the_command_is_registered() -> None:
     result = CliRunner().invoke(main, ["dashboard", "--help"])
     assert result.exit_code == 0, result.output
     assert "DIRIGENT_DASHBOARD_TOKEN" in result.output
+
+
+def test_an_empty_token_is_no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIRIGENT_DASHBOARD_TOKEN", "")
+    assert DashboardSettings().token is None
+    monkeypatch.setenv("DIRIGENT_DASHBOARD_TOKEN", "t0ken")
+    token = DashboardSettings().token
+    assert token is not None
+    assert token.get_secret_value() == "t0ken"
