@@ -1,7 +1,8 @@
 # dirigent: every target creates and uses the virtual environment in .venv.
 # On a fresh Debian machine as root, `make test` / `make demo` also apt-get install
-# Java 17, Maven, redis-server, kcat (an outside producer for the tests) and prometheus
-# (promtool for the alert rules, the server for the scrape test) when missing.
+# Java 17, Maven, redis-server, kcat (an outside producer for the tests), prometheus
+# (promtool for the alert rules, the server for the scrape test) and chromium (the
+# dashboard's browser test) when missing.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -31,10 +32,11 @@ deps:
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else \
 	    echo "missing:$$missing -- install with: sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \

@@ -16,6 +16,7 @@ __all__ = ["main"]
 # command name -> "module:attribute"
 _COMMANDS: dict[str, str] = {
     "coordinator": "dirigent.cli.coordinator:coordinator",
+    "dashboard": "dirigent.cli.dashboard:dashboard",
     "demo": "dirigent.cli.demo:demo",
     "dev": "dirigent.cli.dev:dev",
     "dlt": "dirigent.cli.dlt:dlt",
