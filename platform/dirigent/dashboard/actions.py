@@ -132,5 +132,6 @@ async def replay(
         audit_topic=d.config.audit_topic,
     )
     return await run_selection(
-        d.bootstrap, selection, options, redis_url=d.settings.redis_url, payloads=d.payloads()
-    )
+        d.bootstrap, selection, options, redis_url=d.settings.redis_url,
+        redis_security=d.settings.redis_security(), payloads=d.payloads(),
+    )  # fmt: skip

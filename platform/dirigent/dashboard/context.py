@@ -55,7 +55,10 @@ class Dashboard:
 
     def store(self) -> SagaStoreRef:
         """Where replays read saga state (the same group and partitions as the pages)."""
-        return SagaStoreRef(self.settings.redis_url, self.group_id, self.partitions)
+        return SagaStoreRef(
+            self.settings.redis_url, self.group_id, self.partitions,
+            security=self.settings.redis_security(),
+        )  # fmt: skip
 
     def payloads(self) -> PayloadCodec:
         return PayloadCodec(self.settings.schemas_dir, self.settings.schema_registry_url)
@@ -74,7 +77,8 @@ async def open_dashboard(settings: Settings, config: DashboardSettings) -> Dashb
                 "DIRIGENT_DASHBOARD_PARTITIONS or DIRIGENT_DASHBOARD_SAGA_TOPIC"
             )
         partitions = await partition_count(settings.kafka_bootstrap, config.saga_topic)
-    return Dashboard(settings, config, partitions, redis_client(settings.redis_url))
+    redis = redis_client(settings.redis_url, settings.redis_security())
+    return Dashboard(settings, config, partitions, redis)
 
 
 def dashboard(request: Request) -> Dashboard:
