@@ -66,8 +66,11 @@ def make_certificates(home: Path) -> Certificates:
 class TlsRedis:
     """The server; ``acl`` is the ACL file's text (one ``user ...`` rule a line)."""
 
-    def __init__(self, home: Path, certs: Certificates, acl: str) -> None:
+    def __init__(
+        self, home: Path, certs: Certificates, acl: str, *, protocols: str = "TLSv1.2 TLSv1.3"
+    ) -> None:
         self.home, self.certs, self.port = home, certs, free_port()
+        self.protocols = protocols
         self.acl_file = home / "users.acl"
         self.acl_file.write_text(acl)
         self.log = home / "redis.log"
@@ -84,6 +87,7 @@ class TlsRedis:
             "redis-server", "--port", "0", "--tls-port", str(self.port), "--bind", HOST,
             "--tls-cert-file", str(c.server_cert), "--tls-key-file", str(c.server_key),
             "--tls-ca-cert-file", str(c.ca), "--tls-auth-clients", "yes",
+            "--tls-protocols", self.protocols,
             "--aclfile", str(self.acl_file), "--save", "", "--appendonly", "no",
             "--dir", str(self.home),
             stdout=self._log_file, stderr=asyncio.subprocess.STDOUT,

@@ -117,7 +117,10 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 # Handshake alerts that waiting does not cure (a torn handshake while Redis restarts
 # is an SSLEOFError or a reset: transient like any other broken connection).
-_TLS_ALERTS = ("CERTIFICATE_REQUIRED", "UNKNOWN_CA", "BAD_CERTIFICATE", "certificate required")
+_TLS_ALERTS = (
+    "CERTIFICATE_REQUIRED", "UNKNOWN_CA", "BAD_CERTIFICATE", "HANDSHAKE_FAILURE",
+    "certificate required",
+)  # fmt: skip
 
 
 def _tls_refusal(exc: BaseException) -> bool:

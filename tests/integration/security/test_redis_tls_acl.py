@@ -9,6 +9,7 @@ in any error or log line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -42,15 +43,31 @@ ADMIN = "admin-pw-31b2"
 
 @pytest.fixture
 async def tls(tmp_path: Path, uid: str) -> AsyncIterator[TlsRedis]:
+    async with _server(tmp_path, uid) as server:
+        yield server
+
+
+@pytest.fixture
+async def tls12(tmp_path: Path, uid: str) -> AsyncIterator[TlsRedis]:
+    # TLS 1.2 checks the client's certificate inside the handshake; 1.3 does it after,
+    # so a client without one may see its first read reset instead of the alert.
+    async with _server(tmp_path, uid, protocols="TLSv1.2") as server:
+        yield server
+
+
+@contextlib.asynccontextmanager
+async def _server(tmp_path: Path, uid: str, **kw: str) -> AsyncIterator[TlsRedis]:
     certs = make_certificates(tmp_path / "certs")
     rules = ACL_TEMPLATE.read_text().replace("<GROUP>", f"coord-{uid}")
     rules = rules.replace("<PASSWORD>", PASSWORD).replace("<SERVICE_PASSWORD>", PASSWORD)
     rules = rules.replace("<SERVICE_GROUP>", f"inventory-{uid}")
     rules += f"user admin on >{ADMIN} ~* &* +@all\n"
-    server = TlsRedis(tmp_path, certs, rules)
+    server = TlsRedis(tmp_path, certs, rules, **kw)
     await server.start()
-    yield server
-    await server.stop()
+    try:
+        yield server
+    finally:
+        await server.stop()
 
 
 def security(certs: Certificates, *, user: str = "dirigent-coordinator",
@@ -74,7 +91,9 @@ async def test_the_coordinator_runs_sagas_with_the_shipped_least_privilege_acl(
         redis_tls_key_file=c.client_key,
     )  # fmt: skip
     orders = [order(i, DECLINED_AMOUNT if i % 4 == 0 else 100) for i in range(12)]
-    coordinator = Coordinator([shop.saga], settings=settings, config=config(shop, uid))
+    # gauges sampled on every turn, so their reads run under the ACL too
+    busy = config(shop, uid).model_copy(update={"gauge_interval_s": 0.05})
+    coordinator = Coordinator([shop.saga], settings=settings, config=busy)
     topics = sorted(shop.saga.command_topics)
     async with Responder(shop.settings.kafka_bootstrap, topics, shop.codec, reply_to,
                          group=f"resp-{uid}"):  # fmt: skip
@@ -124,9 +143,9 @@ async def test_a_server_certificate_from_an_untrusted_ca_fails_at_once(tls: TlsR
 
 
 async def test_a_client_without_its_certificate_is_told_which_settings_give_one(
-    tls: TlsRedis,
+    tls12: TlsRedis,
 ) -> None:
-    err, _ = await _refusal(tls.url(), security(tls.certs, client_cert=False))
+    err, _ = await _refusal(tls12.url(), security(tls12.certs, client_cert=False))
     assert not err.retryable
     assert "DIRIGENT_REDIS_TLS_CERT_FILE" in str(err)
 
