@@ -23,7 +23,7 @@ def check(port_variable: str, env: Mapping[str, str], *, timeout_s: float = 2.0)
         return f"{port_variable} is {port!r}: set it to the metrics port the process serves"
     url = f"http://127.0.0.1:{port}/healthz"
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 (fixed http URL)
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
             status = int(response.status)
     except urllib.error.HTTPError as exc:
         return f"{url} answered {exc.code}"

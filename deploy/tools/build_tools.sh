@@ -50,7 +50,7 @@ for tool in $want; do
     helm) build helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
             "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" || exit 1 ;;
     kubeconform) build kubeconform "$KUBECONFORM_VERSION" \
-            github.com/yannh/kubeconform/cmd/kubeconform "" || exit 1 ;;
+            github.com/yannh/kubeconform/cmd/kubeconform "-X main.version=$KUBECONFORM_VERSION" || exit 1 ;;
     actionlint) build actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint \
             "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" || exit 1 ;;
     *) fail "unknown tool $tool (helm, kubeconform, actionlint)" ;;
