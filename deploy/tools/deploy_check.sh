@@ -6,7 +6,10 @@
 #   3. helm template  per values file, piped into kubeconform -strict against the
 #                     Kubernetes $K8S_VERSION schemas and the CRDs the chart uses
 #                     (ServiceMonitor, PrometheusRule, ScaledObject): nothing is skipped
-#   4. actionlint     deploy/ci/github-actions/saga-ci.yml (with shellcheck on run: steps)
+#   4. refusals       the chart refuses KEDA and HPA together and config keys that are
+#                     not DIRIGENT_* names; kubeconform refuses a manifest with a wrong type
+#                     (proof that the schemas are not vacuous)
+#   5. actionlint     deploy/ci/github-actions/saga-ci.yml (with shellcheck on run: steps)
 #
 # Tools: helm, kubeconform and actionlint are built from Go modules (build_tools.sh; the
 # first run takes several minutes on two cores); hadolint and shellcheck are the binaries
@@ -23,7 +26,9 @@ K8S_VERSION="${K8S_VERSION:-1.35.4}"
 PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
 KEDA_VERSION="${KEDA_VERSION:-v2.21.0}"
 CHART=deploy/helm/dirigent
-VALUES=(values.yaml values-eks-msk-elasticache.yaml values-gke-confluent-memorystore.yaml)
+# The three profiles, and ci/all-features-values.yaml, which turns every optional object on.
+VALUES=(values.yaml values-eks-msk-elasticache.yaml values-gke-confluent-memorystore.yaml
+        ci/all-features-values.yaml)
 WORKFLOW=deploy/ci/github-actions/saga-ci.yml
 
 step() { printf '\n== deploy-check: %s\n' "$*"; }
@@ -73,6 +78,31 @@ for values in "${VALUES[@]}"; do
     | kubeconform -strict -summary -kubernetes-version "$K8S_VERSION" \
         -schema-location "$SCHEMAS/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json"
 done
+
+step "refusals"
+SCHEMA_LOCATION="$SCHEMAS/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+refused() {  # refused WHAT EXPECTED-MESSAGE COMMAND...: the command must fail, saying so
+  local what="$1" expected="$2" out
+  shift 2
+  if out="$("$@" 2>&1)"; then
+    echo "deploy-check: $what was accepted" >&2; exit 1
+  fi
+  if ! grep -q -- "$expected" <<<"$out"; then
+    echo "deploy-check: $what failed without saying \"$expected\":" >&2; echo "$out" >&2; exit 1
+  fi
+  echo "refused as it should be: $what"
+}
+refused "KEDA and HPA together" "enable keda or hpa, not both" \
+  helm template dirigent "$CHART" --kube-version "$K8S_VERSION" \
+    --set coordinator.autoscaling.keda.enabled=true --set coordinator.autoscaling.hpa.enabled=true
+refused "a config key that is no DIRIGENT_ name" "keys are environment variable names" \
+  helm template dirigent "$CHART" --kube-version "$K8S_VERSION" --set config.KAFKA_URL=x
+wrong_type="$(mktemp --suffix=.yaml)"  # kubeconform reads .yaml files only
+trap 'rm -f "$wrong_type"' EXIT
+helm template dirigent "$CHART" --kube-version "$K8S_VERSION" \
+  --set-string coordinator.replicas=two --set coordinator.podDisruptionBudget.enabled=false >"$wrong_type"
+refused "a Deployment with replicas: \"two\"" "replicas" \
+  kubeconform -strict -kubernetes-version "$K8S_VERSION" -schema-location "$SCHEMA_LOCATION" "$wrong_type"
 
 step "actionlint"
 actionlint -shellcheck shellcheck "$WORKFLOW"
