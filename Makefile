@@ -11,7 +11,7 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: help deps venv dev-up dev-down dev-status test test-unit test-integration test-heavy test-faults chaos \
-        lint typecheck check demo bench bench-peers clean
+        lint typecheck check demo bench bench-peers deploy-check clean
 
 help:
 	@echo "make test        unit + integration tests against real Kafka and Redis"
@@ -23,6 +23,8 @@ help:
 	@echo "make chaos       long seeded fault run with a table (CHAOS_SEED=..., ~8 min, stops by 25)"
 	@echo "make bench       saga throughput benchmark"
 	@echo "make bench-peers the same saga on dirigent, faust-streaming and Temporal (not in CI)"
+	@echo "make deploy-check hadolint, helm lint/template | kubeconform, actionlint (not in make test:"
+	@echo "                 builds helm, kubeconform, actionlint from Go modules once, ~10 min on 2 cores)"
 
 # System tools. Installs with apt-get only when something is missing and we are root.
 deps:
@@ -108,6 +110,12 @@ bench-peers: dev-up
 	  echo "bench-peers: could not install the temporalio SDK (extra 'peers'): no Temporal peer"
 	@bin="$$(bash bench/peers/build_temporal.sh)"; \
 	  $(PY) -m bench.peers --temporal-bin "$$bin" $(PEERS_ARGS)
+
+# Not in make test: the first run builds helm, kubeconform and actionlint from Go modules
+# (several minutes on two cores) into .dirigent/tools/; later runs take seconds.
+# The pure-Python checks of the same files run in make test (tests/unit/deploy).
+deploy-check:
+	bash deploy/tools/deploy_check.sh
 
 clean:
 	-$(BIN)/dirigent dev down
