@@ -34,6 +34,7 @@ from dirigent.coordinator.health import HealthServer
 from dirigent.coordinator.inputs import Poison, Routed
 from dirigent.coordinator.metrics import CoordinatorMetrics
 from dirigent.coordinator.observe import observe
+from dirigent.coordinator.outcomes import report_outcomes, saga_fields
 from dirigent.coordinator.participants import ParticipantHealth
 from dirigent.coordinator.processor import BatchResult
 from dirigent.coordinator.settings import CoordinatorSettings
@@ -51,7 +52,7 @@ from dirigent.events import (
     SingleObjectCodec,
 )
 from dirigent.observability import get_logger
-from dirigent.saga import SagaDefinition
+from dirigent.saga import SagaDefinition, TimerFired
 from dirigent.store import RedisClient
 from dirigent.transport import FailedRecord, Failure, InboundRecord, RawProducer, send_dead_letters
 from dirigent.transport.consumer import TopicPartition
@@ -279,6 +280,7 @@ class Coordinator:
         await self._settle(p, number, owner.token, result)
         now = self.clock()
         observe(result.applied, owner, self.topology, self.metrics, now)
+        report_outcomes(result.applied, number)
         self._report_replies(result, now)
         return True
 
@@ -287,9 +289,8 @@ class Coordinator:
         letters = [self._letter(o.routed.record, LookupError(o.reason))
                    for o in result.orphans if o.routed.record is not None]  # fmt: skip
         for o in result.orphans:
-            log.warning("orphan input dead-lettered", partition=number,
-                        saga_id=o.routed.saga_id, message_id=o.routed.message_id,
-                        reason=o.reason)  # fmt: skip
+            log.warning("orphan input dead-lettered", reason=o.reason,
+                        **saga_fields(o.routed, number))  # fmt: skip
         await self._dead_letter(letters, "orphan")
         await self._reject(p, number, token, result)
         if result.duplicates:
@@ -336,8 +337,8 @@ class Coordinator:
         """Saga code failed: dead-letter records; retry timers after the breaker reset."""
         timers = [r.routed.message_id for r in result.rejected if r.routed.record is None]
         for r in result.rejected:
-            log.error("saga code failed", partition=number, saga_id=r.routed.saga_id,
-                      message_id=r.routed.message_id, error=repr(r.error))  # fmt: skip
+            log.error("saga code failed", error=repr(r.error),
+                      **saga_fields(r.routed, number, step=_step_of(r.routed)))  # fmt: skip
         letters = [self._letter(r.routed.record, r.error)
                    for r in result.rejected if r.routed.record is not None]  # fmt: skip
         await self._dead_letter(letters, "saga_code")
@@ -397,6 +398,11 @@ class Coordinator:
             due = await p.timers.due(owner)
             if due:
                 await self._process(p, number, due)  # hands what it wrote to the relay
+
+
+def _step_of(routed: Routed) -> str | None:
+    """The step a timer belongs to (a record's step is not known before its saga is read)."""
+    return routed.input.timer.step if isinstance(routed.input, TimerFired) else None
 
 
 def _seek_back(p: Parts, tp: TopicPartition, offset: int) -> None:

@@ -1,5 +1,10 @@
 """Logging, metrics and tracing helpers shared by every runtime."""
 
-from dirigent.observability.logging import bind_context, configure_logging, get_logger
+from dirigent.observability.logging import (
+    bind_context,
+    configure_logging,
+    enabled_for,
+    get_logger,
+)
 
-__all__ = ["bind_context", "configure_logging", "get_logger"]
+__all__ = ["bind_context", "configure_logging", "enabled_for", "get_logger"]

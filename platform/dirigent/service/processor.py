@@ -20,8 +20,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import structlog
-
 from dirigent.errors import (
     ContractError,
     DecodeError,
@@ -32,7 +30,7 @@ from dirigent.errors import (
 )
 from dirigent.events import AvroCodec, Event
 from dirigent.events.envelope import DEFAULT_LIMITS, Envelope, EnvelopeLimits
-from dirigent.observability import bind_context
+from dirigent.observability import bind_context, get_logger
 from dirigent.service._replies import reply_records
 from dirigent.service.context import HandlerContext
 from dirigent.service.handlers import HandlerSpec, HandlerTable
@@ -45,8 +43,7 @@ from dirigent.transport.producer import OutgoingRecord, RawProducer
 
 __all__ = ["RecordOutcome", "RecordProcessor"]
 
-# dirigent.observability.get_logger(name) currently clashes with structlog's `logger` kwarg.
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 NO_HANDLER = "-"
 _PROBE_ID = "dirigent-probe"  # a message id no producer uses: a cheap read of the store
 
@@ -99,6 +96,7 @@ class RecordProcessor:
             if failure := await self._publish(replies, spec):
                 return await self._dead_letter(record, failure)
             self.metrics.count(self.metrics.handled, spec.name)
+            log.debug("handled", type=env.type, replies=len(replies), where=_where(record))
             return RecordOutcome.HANDLED
 
     async def store_answers(self) -> bool:

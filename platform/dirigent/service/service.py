@@ -8,12 +8,12 @@ import signal
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-import structlog
 from prometheus_client import CollectorRegistry
 
 from dirigent.errors import ConfigurationError, TransportError
 from dirigent.events import AvroCodec, Event
 from dirigent.events.envelope import EnvelopeLimits
+from dirigent.observability import get_logger
 from dirigent.service._loop import Backoff, ConsumeLoop, permanent
 from dirigent.service.context import HandlerContext
 from dirigent.service.handlers import HandlerSpec, HandlerTable, Reply, handler_name
@@ -36,8 +36,7 @@ from dirigent.transport import (
 
 __all__ = ["Service"]
 
-# dirigent.observability.get_logger(name) currently clashes with structlog's `logger` kwarg.
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 E = TypeVar("E", bound=Event)
 Fn = Callable[[E, HandlerContext], Awaitable[Reply]]
