@@ -38,6 +38,7 @@ from dirigent.coordinator.outcomes import report_outcomes, saga_fields
 from dirigent.coordinator.participants import ParticipantHealth
 from dirigent.coordinator.processor import BatchResult
 from dirigent.coordinator.settings import CoordinatorSettings
+from dirigent.coordinator.spans import emit_spans
 from dirigent.coordinator.topology import Topology
 from dirigent.coordinator.version_check import check_versions, describe
 from dirigent.errors import DirigentError, FencedOut
@@ -52,6 +53,7 @@ from dirigent.events import (
     SingleObjectCodec,
 )
 from dirigent.observability import get_logger
+from dirigent.observability.tracing import Tracing
 from dirigent.saga import SagaDefinition, TimerFired
 from dirigent.store import RedisClient
 from dirigent.transport import FailedRecord, Failure, InboundRecord, RawProducer, send_dead_letters
@@ -85,6 +87,7 @@ class Coordinator:
         codec: AvroCodec | None = None,
         metrics: CoordinatorMetrics | None = None,
         clock: Callable[[], float] = time.time,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.config = config or CoordinatorSettings()
@@ -101,6 +104,7 @@ class Coordinator:
         )
         self.metrics = metrics or CoordinatorMetrics()
         self.clock = clock
+        self.tracing = tracing or Tracing.off()  # configure_tracing(settings) turns it on
         self.id = self.config.coordinator_id or f"{socket.gethostname()}-{os.getpid()}"
         self.health = ParticipantHealth(
             Breakers(self.config.breaker_failure_threshold, self.config.breaker_reset_s)
@@ -148,7 +152,7 @@ class Coordinator:
             ident=self.id, settings=self.settings, config=self.config, topology=self.topology,
             codec=self.codec, limits=self.limits, partitions=partitions, redis=redis,
             producer=producer, health=self.health, metrics=self.metrics, clock=self.clock,
-            batch_transitions=batch,
+            batch_transitions=batch, tracing=self.tracing,
         )  # fmt: skip
         server = None
         if self.config.metrics_port is not None:
@@ -281,6 +285,8 @@ class Coordinator:
         now = self.clock()
         observe(result.applied, owner, self.topology, self.metrics, now)
         report_outcomes(result.applied, number)
+        if self.tracing.enabled:
+            emit_spans(result.applied, number, self.topology, self.tracing)
         self._report_replies(result, now)
         return True
 

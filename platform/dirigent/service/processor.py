@@ -18,7 +18,9 @@ import asyncio
 import enum
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from opentelemetry.trace import Status, StatusCode
 
 from dirigent.errors import (
     ContractError,
@@ -31,7 +33,9 @@ from dirigent.errors import (
 from dirigent.events import AvroCodec, Event
 from dirigent.events.envelope import DEFAULT_LIMITS, Envelope, EnvelopeLimits
 from dirigent.observability import bind_context, get_logger
+from dirigent.observability.tracing import Tracing
 from dirigent.service._replies import reply_records
+from dirigent.service._spans import handler_span, traceparent_of
 from dirigent.service.context import HandlerContext
 from dirigent.service.handlers import HandlerSpec, HandlerTable
 from dirigent.service.metrics import ServiceMetrics
@@ -69,6 +73,7 @@ class RecordProcessor:
     source: str
     limits: EnvelopeLimits = DEFAULT_LIMITS
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    tracing: Tracing = field(default_factory=Tracing.off)
 
     async def process(self, record: InboundRecord) -> RecordOutcome:
         """Make the outcome of ``record`` durable (see the module docstring)."""
@@ -88,7 +93,13 @@ class RecordProcessor:
                 event = await self.codec.adecode(record.value or b"", reader=spec.model)
             except ContractError as exc:
                 return await self._poison(record, exc, spec.name)
-            result = await self._run(spec, event, env, record)
+            if self.tracing.enabled:
+                with handler_span(self.tracing, env, spec.name, record) as span:
+                    result = await self._run(spec, event, env, record, traceparent_of(span))
+                    if isinstance(result, Failure):
+                        span.set_status(Status(StatusCode.ERROR, result.message[:300]))
+            else:
+                result = await self._run(spec, event, env, record)
             if isinstance(result, Failure):
                 return await self._dead_letter(record, result)
             # Store first, then publish: a crash in between re-sends the stored bytes.
@@ -131,7 +142,12 @@ class RecordProcessor:
         return None
 
     async def _run(
-        self, spec: HandlerSpec, event: Event, env: Envelope, record: InboundRecord
+        self,
+        spec: HandlerSpec,
+        event: Event,
+        env: Envelope,
+        record: InboundRecord,
+        traceparent: str | None = None,
     ) -> list[OutgoingRecord] | Failure:
         first_ms = 0
         attempt = 0
@@ -141,8 +157,9 @@ class RecordProcessor:
             try:
                 reply = await spec.func(event, ctx)
                 return await reply_records(
-                    env, reply, topic=spec.reply_topic, source=self.source, codec=self.codec
-                )
+                    env, reply, topic=spec.reply_topic, source=self.source, codec=self.codec,
+                    traceparent=traceparent,
+                )  # fmt: skip
             # Not "log and continue": every error is classified, then retried or
             # dead-lettered, and only that durable outcome lets the offset be committed.
             except Exception as exc:  # noqa: BLE001

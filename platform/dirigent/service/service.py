@@ -14,6 +14,7 @@ from dirigent.errors import ConfigurationError, TransportError
 from dirigent.events import AvroCodec, Event
 from dirigent.events.envelope import EnvelopeLimits
 from dirigent.observability import get_logger
+from dirigent.observability.tracing import Tracing
 from dirigent.service._loop import Backoff, ConsumeLoop, permanent
 from dirigent.service.context import HandlerContext
 from dirigent.service.handlers import HandlerSpec, HandlerTable, Reply, handler_name
@@ -78,6 +79,7 @@ class Service:
         producer_settings: ProducerSettings | None = None,
         consumer_settings: ConsumerSettings | None = None,
         registry: CollectorRegistry | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.name = name
         self.codec = codec
@@ -93,6 +95,7 @@ class Service:
         self.producer = RawProducer(bootstrap, settings=producer_settings)
         self._producer_settings = producer_settings
         self._consumer_settings = consumer_settings
+        self.tracing = tracing or Tracing.off()  # configure_tracing(settings) turns it on
         self._stopping = asyncio.Event()
         self._started = False
 
@@ -139,6 +142,7 @@ class Service:
             group=self.group_id,
             source=self.name,
             limits=EnvelopeLimits(max_payload_bytes=self.settings.max_payload_bytes),
+            tracing=self.tracing,
         )
 
     async def run(self, *, handle_signals: bool = False) -> None:
