@@ -6,5 +6,13 @@ from dirigent.observability.logging import (
     enabled_for,
     get_logger,
 )
+from dirigent.observability.tracing import Tracing, configure_tracing
 
-__all__ = ["bind_context", "configure_logging", "enabled_for", "get_logger"]
+__all__ = [
+    "Tracing",
+    "bind_context",
+    "configure_logging",
+    "configure_tracing",
+    "enabled_for",
+    "get_logger",
+]
