@@ -13,14 +13,17 @@ from collections.abc import Sequence
 
 from opentelemetry.trace import SpanKind
 
+from dirigent.coordinator.outcomes import saga_fields
 from dirigent.coordinator.processor import Applied
 from dirigent.coordinator.topology import Topology
 from dirigent.coordinator.trace_context import attempt_span
-from dirigent.observability import w3c
+from dirigent.observability import get_logger, w3c
 from dirigent.observability.tracing import Attributes, Tracing
 from dirigent.saga import Phase, SagaState, SagaStatus, SagaTrace, StepState, StepStatus
 
 __all__ = ["emit_spans"]
+
+log = get_logger(__name__)
 
 _IN_FLIGHT = {StepStatus.RUNNING: Phase.FORWARD, StepStatus.COMPENSATING: Phase.COMPENSATION}
 # An attempt that ended in one of these did what it was sent for.
@@ -30,23 +33,33 @@ _OK = frozenset({StepStatus.SUCCEEDED, StepStatus.COMPENSATED, StepStatus.TIMED_
 def emit_spans(
     applied: Sequence[Applied], partition: int, topology: Topology, tracing: Tracing
 ) -> None:
+    """The spans of ``applied`` (durable already); a span that cannot be built is skipped
+    with a warning: tracing never stops the coordinator."""
     for a in applied:
-        after, t = a.decision.state, a.decision.transition
-        if after is None or t is None or after.trace is None:
+        after = a.decision.state
+        if after is None or after.trace is None or not w3c.sampled(after.trace.traceparent):
             continue
-        if not w3c.sampled(after.trace.traceparent):
-            continue
-        before = a.before
-        if before is not None and before.trace is not None:
-            for name, st in before.steps.items():
-                phase = _IN_FLIGHT.get(st.status)
-                if phase is not None and _ended(st, after.step(name)):
-                    _attempt(tracing, a, before.trace, name, st, phase, partition, topology)
-        was = before.status if before is not None else None
-        if after.status is SagaStatus.PARKED and was is not SagaStatus.PARKED:
-            _parked(tracing, after.trace, after, t.at)
-        if after.is_terminal and (before is None or not before.is_terminal):
-            _root(tracing, after.trace, after, t.at, partition)
+        try:
+            _emit(a, partition, topology, tracing)
+        except Exception as exc:  # noqa: BLE001 - the saga's outcome is durable; only a span is lost
+            log.warning("span not emitted", error=repr(exc), **saga_fields(a.routed, partition))
+
+
+def _emit(a: Applied, partition: int, topology: Topology, tracing: Tracing) -> None:
+    after, t = a.decision.state, a.decision.transition
+    if after is None or after.trace is None or t is None:
+        return
+    before = a.before
+    if before is not None and before.trace is not None:
+        for name, st in before.steps.items():
+            phase = _IN_FLIGHT.get(st.status)
+            if phase is not None and _ended(st, after.step(name)):
+                _attempt(tracing, a, before.trace, name, st, phase, partition, topology)
+    was = before.status if before is not None else None
+    if after.status is SagaStatus.PARKED and was is not SagaStatus.PARKED:
+        _parked(tracing, after.trace, after, t.at)
+    if after.is_terminal and (before is None or not before.is_terminal):
+        _root(tracing, after.trace, after, t.at, partition)
 
 
 def _ended(st: StepState, now: StepState) -> bool:
@@ -69,7 +82,8 @@ def _attempt(
     assert a.decision.transition is not None
     after, t = a.decision.state.step(name), a.decision.transition
     attempt = st.attempt if phase is Phase.FORWARD else st.compensation_attempt
-    step = topology.by_name[t.saga_type].step_named(name)
+    definition = topology.by_name.get(t.saga_type)
+    step = definition.step_named(name) if definition is not None else None
     wait = step is not None and step.awaits is not None
     verb = "compensate" if phase is Phase.COMPENSATION else "wait" if wait else "step"
     span_id = attempt_span(trace, name, phase, attempt)

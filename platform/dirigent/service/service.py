@@ -61,6 +61,8 @@ class Service:
 
     ``redis`` is a ``redis.asyncio.Redis`` or ``RedisCluster``; build it with
     ``dirigent.store.redis_client(url)`` (``redis+cluster://`` gives a cluster client).
+    ``tracing`` (``dirigent.observability.configure_tracing(settings)``) wraps each
+    handler in a span under the command's ``traceparent``; off by default.
     """
 
     def __init__(

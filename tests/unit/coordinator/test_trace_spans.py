@@ -9,7 +9,7 @@ from opentelemetry.trace import StatusCode
 
 from dirigent.config import Settings
 from dirigent.coordinator import Topology
-from dirigent.coordinator.inputs import Routed, Router
+from dirigent.coordinator.inputs import Routed, Router, route_timer
 from dirigent.coordinator.outbound import OutboundEncoder
 from dirigent.coordinator.partition import OwnedPartition
 from dirigent.coordinator.processor import BatchProcessor, BatchResult
@@ -17,7 +17,7 @@ from dirigent.coordinator.spans import emit_spans
 from dirigent.events import DEFAULT_LIMITS, Envelope, Event, SchemaCatalog, SingleObjectCodec
 from dirigent.observability import w3c
 from dirigent.observability.tracing import Tracing, configure_tracing
-from dirigent.saga import SagaStatus
+from dirigent.saga import SagaStatus, Timer, TimerKind
 from dirigent.store import MemorySagaStore
 from dirigent.transport import InboundRecord
 from dirigent.transport.reader import partition_for
@@ -75,6 +75,13 @@ class Run:
     async def feed(self, rec: InboundRecord) -> BatchResult:
         routed = self.router.route(rec)
         assert isinstance(routed, Routed)
+        result = await self.processor.process(self.owner, [routed])
+        emit_spans(result.applied, HOME, TOPOLOGY, self.tracing)
+        return result
+
+    async def fire(self, timer: Timer) -> BatchResult:
+        routed = route_timer(timer, TOPOLOGY)
+        assert routed is not None
         result = await self.processor.process(self.owner, [routed])
         emit_spans(result.applied, HOME, TOPOLOGY, self.tracing)
         return result
@@ -147,4 +154,37 @@ async def test_one_saga_is_one_trace_with_a_span_per_attempt_and_a_root() -> Non
     assert spans["step authorize_payment"].status.status_code is StatusCode.ERROR
     [link] = spans["compensate reserve_stock"].links
     assert link.context.span_id == step.context.span_id  # it undoes that attempt
+    run.tracing.shutdown()
+
+
+async def test_an_attempt_that_timed_out_ends_its_span_and_the_retry_links_back() -> None:
+    exporter = InMemorySpanExporter()
+    run = Run(configure_tracing(Settings(), environ={}, exporter=exporter))
+    await run.start()
+    started = await run.feed(record(placed(), message_id="m1", traceparent=TP))
+    [first] = run.commands(started)
+    timeout = next(
+        t for t in started.applied[0].decision.timers if t.kind is TimerKind.STEP_TIMEOUT
+    )
+    run.now = 200.0
+    waited = await run.fire(timeout)
+    [retry] = [t for t in waited.applied[0].decision.timers if t.kind is TimerKind.RETRY]
+    run.now = 205.0
+    resent = await run.fire(retry)
+    [second] = run.commands(resent)
+    assert second["dirigent-id"] == first["dirigent-id"]  # a re-send after a timeout
+    run.now = 206.0
+    reply = StockReserved(order_id="o1", reservation_id="r1")
+    await run.feed(record(reply, message_id="m2", causation_id=second["dirigent-id"]))
+    assert run.tracing.flush()
+
+    one, two = sorted(exporter.get_finished_spans(), key=lambda s: s.start_time or 0)
+    assert (one.name, one.status.status_code) == ("step reserve_stock", StatusCode.ERROR)
+    assert (one.start_time, one.end_time) == (100 * 10**9, 200 * 10**9)  # sent -> timeout
+    assert (two.start_time, two.end_time) == (205 * 10**9, 206 * 10**9)
+    assert one.context is not None
+    assert two.context is not None
+    assert f"{two.context.span_id:016x}" == w3c.parse(second["traceparent"])[1]
+    [link] = two.links
+    assert link.context.span_id == one.context.span_id  # resumed after the timer
     run.tracing.shutdown()
