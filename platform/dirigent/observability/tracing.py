@@ -140,6 +140,9 @@ def configure_tracing(
 ) -> Tracing:
     """``Tracing`` as the settings and environment ask; ``exporter`` forces it on (tests).
 
+    ``environ`` decides whether tracing is on and names the service; the SDK reads its
+    own ``OTEL_*`` variables from ``os.environ``.
+
     ``install_global`` also makes it OpenTelemetry's global provider, so that spans of
     user code inside handlers (httpx, database instrumentation) join the same traces.
     """
@@ -156,7 +159,10 @@ def configure_tracing(
             "tracing is on but the OpenTelemetry SDK is missing: pip install 'dirigent[otel]'"
         ) from exc
     ids = _preset_ids()
-    resource = Resource.create({SERVICE_NAME: settings.service_name})
+    named = env.get("OTEL_SERVICE_NAME") or "service.name=" in env.get(
+        "OTEL_RESOURCE_ATTRIBUTES", ""
+    )
+    resource = Resource.create({} if named else {SERVICE_NAME: settings.service_name})
     provider = TracerProvider(resource=resource, id_generator=ids)
     provider.add_span_processor(BatchSpanProcessor(exporter or _exporter(env)))
     if install_global:

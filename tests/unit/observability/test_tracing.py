@@ -99,3 +99,14 @@ def test_new_traces_are_sampled_and_derived_from_the_saga() -> None:
     assert w3c.sampled(tp)
     assert w3c.parse(tp)[0] != w3c.parse(on.new_trace("o2", "m1"))[0]
     on.shutdown()
+
+
+def test_otel_service_name_wins_over_the_dirigent_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "payments-eu")
+    exporter = InMemorySpanExporter()
+    tracing = configure_tracing(Settings(service_name="dirigent"), exporter=exporter)
+    tracing.emit("s", traceparent=TP, parent=None, start_s=1.0, end_s=2.0)
+    tracing.flush()
+    [span] = exporter.get_finished_spans()
+    assert span.resource.attributes["service.name"] == "payments-eu"
+    tracing.shutdown()
