@@ -48,6 +48,8 @@ class Tracing:
     """
 
     def __init__(self, provider: TracerProvider | None = None, ids: Any = None) -> None:
+        if provider is not None and ids is None:
+            raise ConfigurationError("build an enabled Tracing with configure_tracing(...)")
         self.enabled = provider is not None
         self._provider = provider
         self._ids = ids
