@@ -237,10 +237,10 @@ class BatchProcessor:
             outbox = [self.encoder.command(c, causation_id=causation, at=now) for c in d.commands]
         else:
             outbox = [
-                self.encoder.command(c, causation_id=causation, at=now, traceparent=tp)
+                self.encoder.command(c, causation_id=causation, at=now, traceparent=(
+                    command_traceparent(trace, c.step, c.phase, c.attempt, spans=self.spans)))
                 for c in d.commands
-                for tp in [command_traceparent(trace, c.step, c.phase, c.attempt, spans=self.spans)]
-            ]
+            ]  # fmt: skip
         if d.transition is not None:
             audit = self.encoder.transition(
                 d.transition, message_id=r.message_id, causation_id=causation, partition=partition
