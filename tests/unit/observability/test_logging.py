@@ -12,9 +12,7 @@ import pytest
 from dirigent.observability import bind_context, configure_logging, get_logger
 from dirigent.observability.stdlib import DemoteBenign
 
-from .conftest import Lines
-
-Configure = Callable[..., Lines]
+Configure = Callable[..., Callable[[], list[dict[str, object]]]]
 
 
 def test_a_stdlib_record_is_rendered_as_json_with_the_same_fields(json_lines: Configure) -> None:
