@@ -41,8 +41,12 @@ class Settings(BaseSettings):
     schema_registry_url: str | None = None
     schemas_dir: Path = Path("schemas")
     service_name: str = "dirigent"
-    log_json: bool = True
+    # None: JSON lines unless stderr is a terminal (then readable lines); true/false forces
+    log_json: bool | None = None
     log_level: str = "INFO"
+    # OpenTelemetry traces: None follows the OTEL_* variables (on when
+    # OTEL_TRACES_EXPORTER or an OTLP endpoint is set); true/false forces (docs/observability.md)
+    tracing: bool | None = None
 
     def redis_security(self) -> RedisSecurity:
         """The Redis credentials and TLS files these settings name."""

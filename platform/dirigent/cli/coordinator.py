@@ -13,7 +13,7 @@ from dirigent.config import Settings
 from dirigent.coordinator import Coordinator, CoordinatorSettings, Topology
 from dirigent.coordinator.provision import provision_topics
 from dirigent.errors import DirigentError
-from dirigent.observability import configure_logging
+from dirigent.observability import Tracing, configure_logging, configure_tracing
 from dirigent.saga import SagaDefinition, discover_sagas
 
 __all__ = ["coordinator", "load_sagas"]
@@ -56,10 +56,17 @@ def coordinator(
     config = CoordinatorSettings(**overrides)  # type: ignore[arg-type]
     sagas = load_sagas(package)
     try:
-        asyncio.run(_run(sagas, settings, config, partitions))
+        tracing = configure_tracing(settings, install_global=True)  # off unless OTEL_*
     except DirigentError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    try:
+        asyncio.run(_run(sagas, settings, config, partitions, tracing))
+    except DirigentError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        tracing.shutdown()  # exports what is queued (bounded by the exporter's timeout)
 
 
 async def _run(
@@ -67,8 +74,9 @@ async def _run(
     settings: Settings,
     config: CoordinatorSettings,
     partitions: int | None,
+    tracing: Tracing,
 ) -> None:
-    runner = Coordinator(sagas, settings=settings, config=config)  # no I/O yet
+    runner = Coordinator(sagas, settings=settings, config=config, tracing=tracing)  # no I/O
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):  # from the start: a stop during start-up
         with contextlib.suppress(NotImplementedError):  # drains too

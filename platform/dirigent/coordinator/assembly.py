@@ -20,6 +20,7 @@ from dirigent.coordinator.timers import TimerScanner
 from dirigent.coordinator.topology import Topology
 from dirigent.errors import ConfigurationError, TransportError
 from dirigent.events import AvroCodec, EnvelopeLimits
+from dirigent.observability.tracing import Tracing
 from dirigent.saga.steps import participant_of
 from dirigent.store import RedisClient, SagaStore, SagaStorePort
 from dirigent.store._packing import with_c_packing
@@ -132,6 +133,7 @@ def assemble(
     metrics: CoordinatorMetrics,
     clock: Callable[[], float],
     batch_transitions: bool = False,
+    tracing: Tracing | None = None,
 ) -> Parts:
     c = config
     store = SagaStore(redis, c.group_id, c.seen_ttl_s, c.terminal_ttl_s)
@@ -140,9 +142,11 @@ def assemble(
         transitions_topic=c.transitions_topic if c.publish_transitions else None,
         audit_topic=c.audit_topic,
     )  # fmt: skip
+    new_trace = tracing.new_trace if tracing is not None and tracing.enabled else None
+    spans = new_trace is not None
     router = Router(topology, codec, limits, partitions, frozenset(c.ignored_types),
-                    admin_topic=c.admin_topic_name)  # fmt: skip
-    processor = BatchProcessor(topology, store, encoder, clock, c.conflict_retries)
+                    admin_topic=c.admin_topic_name, new_trace=new_trace)  # fmt: skip
+    processor = BatchProcessor(topology, store, encoder, clock, c.conflict_retries, spans)
     participants = command_participants(topology)
     relay = OutboxRelay(
         store,

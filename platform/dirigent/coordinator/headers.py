@@ -41,6 +41,7 @@ class HeaderMaker:
         at: float,
         causation_id: str | None = None,
         correlation_id: str | None = None,
+        traceparent: str | None = None,
     ) -> Headers:
         """The headers of ``Envelope.new(...)`` with ``time`` = ``at`` (epoch seconds)."""
         constants = self._constants.get((type, schema_ref))
@@ -60,6 +61,8 @@ class HeaderMaker:
             headers += (("dirigent-saga-id", sid),)
         if causation_id is not None:
             headers += (("dirigent-causation-id", causation_id.encode()),)
+        if traceparent is not None:
+            headers += (("traceparent", traceparent.encode()),)
         self._check(headers)
         return headers
 

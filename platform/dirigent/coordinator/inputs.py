@@ -9,10 +9,11 @@ for a type listed in ``ignored_types`` on purpose. Nothing vanishes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from dirigent.coordinator.topology import Topology
+from dirigent.coordinator.trace_context import begin_trace
 from dirigent.errors import ContractError, DecodeError, EnvelopeError, UnknownSchema
 from dirigent.events import AvroCodec, Envelope, EnvelopeLimits, Event, SagaAdmin
 from dirigent.saga import (
@@ -40,6 +41,7 @@ class Routed:
 
     ``forward_to``: the partition the saga lives on, when the record landed elsewhere;
     it is then forwarded (same bytes, same message id), never applied here.
+    ``traceparent``: the record's own, if it carried one.
     """
 
     saga_id: str
@@ -47,6 +49,7 @@ class Routed:
     definition: SagaDefinition | None
     record: InboundRecord | None = None
     forward_to: int | None = None
+    traceparent: str | None = None
 
     @property
     def message_id(self) -> str:
@@ -78,6 +81,8 @@ class Router:
     partitions: Mapping[str, int]
     ignored_types: frozenset[str] = frozenset()
     admin_topic: str | None = None
+    # Tracing on: a saga whose start carries no traceparent gets a new trace from this.
+    new_trace: Callable[[str, str], str] | None = None
 
     def route(self, record: InboundRecord) -> Routed | Poison | None:
         """``Routed`` for a saga, ``Poison`` for bad input, ``None`` if ignored on purpose."""
@@ -109,10 +114,13 @@ class Router:
                 f"but the body is {event.event_type}"
             )
         saga_id = wait_saga_id(*wait, event) if wait is not None else _saga_id(start, event, env)
-        received = EventReceived(env.message_id, event, env.causation_id, saga_id)
+        trace = None
+        if start is not None and (env.traceparent is not None or self.new_trace is not None):
+            trace = begin_trace(env.traceparent, saga_id, env.message_id, self.new_trace)
+        received = EventReceived(env.message_id, event, env.causation_id, saga_id, trace)
         home = self.home_of(record.topic, saga_id)
         forward_to = home if home != record.partition else None
-        return Routed(saga_id, received, start, record, forward_to)
+        return Routed(saga_id, received, start, record, forward_to, env.traceparent)
 
     def _admin(self, record: InboundRecord, env: Envelope) -> Routed:
         """An operator's request: for the saga it names, on that saga's partition."""

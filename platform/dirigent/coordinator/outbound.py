@@ -42,11 +42,14 @@ class OutboundEncoder:
         self.clock = time.time
         self._refs: dict[type[Event], str] = {}
 
-    def command(self, cmd: Command, *, causation_id: str, at: float) -> OutboxRecord:
+    def command(
+        self, cmd: Command, *, causation_id: str, at: float, traceparent: str | None = None
+    ) -> OutboxRecord:
         """The record of ``cmd``, stamped with its decision time ``at``."""
         headers = self._headers.make(
             type=cmd.event.event_type, schema_ref=self._ref(type(cmd.event)),
             message_id=cmd.command_id, saga_id=cmd.saga_id, at=at, causation_id=causation_id,
+            traceparent=traceparent,
         )  # fmt: skip
         value = self.codec.encode(cmd.event)
         rearm = (cmd.timeout_timer_id, cmd.timeout_s) if cmd.timeout_timer_id else None

@@ -17,6 +17,7 @@ from dirigent.coordinator.inputs import Routed
 from dirigent.coordinator.outbound import OutboundEncoder
 from dirigent.coordinator.partition import OwnedPartition
 from dirigent.coordinator.topology import Topology
+from dirigent.coordinator.trace_context import command_traceparent
 from dirigent.errors import FencedOut, VersionConflict
 from dirigent.saga import AdminRequested, Decision, EventReceived, SagaState, TimerFired, decide
 from dirigent.store import OutboxRecord, SagaStorePort, Write, WriteOutcome
@@ -83,6 +84,7 @@ class BatchProcessor:
     encoder: OutboundEncoder
     clock: Callable[[], float]
     conflict_retries: int = 3
+    spans: bool = False  # tracing on: commands carry their attempt's span
 
     async def process(self, owner: OwnedPartition, items: Sequence[Routed]) -> BatchResult:
         """Make every input's outcome durable; returns the applied decisions in order."""
@@ -230,7 +232,15 @@ class BatchProcessor:
             return Write(r.message_id, r.saga_id, outbox=admin, cancel_timers=fired,
                          watermark=watermark, now=now)  # fmt: skip
         causation = r.message_id
-        outbox = [self.encoder.command(c, causation_id=causation, at=now) for c in d.commands]
+        trace = d.state.trace
+        if trace is None:
+            outbox = [self.encoder.command(c, causation_id=causation, at=now) for c in d.commands]
+        else:
+            outbox = [
+                self.encoder.command(c, causation_id=causation, at=now, traceparent=(
+                    command_traceparent(trace, c.step, c.phase, c.attempt, spans=self.spans)))
+                for c in d.commands
+            ]  # fmt: skip
         if d.transition is not None:
             audit = self.encoder.transition(
                 d.transition, message_id=r.message_id, causation_id=causation, partition=partition

@@ -34,9 +34,11 @@ from dirigent.coordinator.gauges import sample_gauges
 from dirigent.coordinator.inputs import Poison, Routed
 from dirigent.coordinator.metrics import CoordinatorMetrics
 from dirigent.coordinator.observe import observe
+from dirigent.coordinator.outcomes import report_outcomes, saga_fields
 from dirigent.coordinator.participants import ParticipantHealth
 from dirigent.coordinator.processor import BatchResult
 from dirigent.coordinator.settings import CoordinatorSettings
+from dirigent.coordinator.spans import emit_spans
 from dirigent.coordinator.topology import Topology
 from dirigent.coordinator.version_check import check_versions, describe
 from dirigent.errors import DirigentError, FencedOut
@@ -52,7 +54,8 @@ from dirigent.events import (
 )
 from dirigent.observability import get_logger
 from dirigent.observability.http import HealthServer
-from dirigent.saga import SagaDefinition
+from dirigent.observability.tracing import Tracing
+from dirigent.saga import SagaDefinition, TimerFired
 from dirigent.store import RedisClient
 from dirigent.transport import FailedRecord, Failure, InboundRecord, RawProducer, send_dead_letters
 from dirigent.transport.consumer import TopicPartition
@@ -85,6 +88,7 @@ class Coordinator:
         codec: AvroCodec | None = None,
         metrics: CoordinatorMetrics | None = None,
         clock: Callable[[], float] = time.time,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.config = config or CoordinatorSettings()
@@ -101,6 +105,7 @@ class Coordinator:
         )
         self.metrics = metrics or CoordinatorMetrics()
         self.clock = clock
+        self.tracing = tracing or Tracing.off()  # configure_tracing(settings) turns it on
         self.id = self.config.coordinator_id or f"{socket.gethostname()}-{os.getpid()}"
         self.health = ParticipantHealth(
             Breakers(self.config.breaker_failure_threshold, self.config.breaker_reset_s)
@@ -148,7 +153,7 @@ class Coordinator:
             ident=self.id, settings=self.settings, config=self.config, topology=self.topology,
             codec=self.codec, limits=self.limits, partitions=partitions, redis=redis,
             producer=producer, health=self.health, metrics=self.metrics, clock=self.clock,
-            batch_transitions=batch,
+            batch_transitions=batch, tracing=self.tracing,
         )  # fmt: skip
         server = None
         if self.config.metrics_port is not None:
@@ -281,6 +286,9 @@ class Coordinator:
         await self._settle(p, number, owner.token, result)
         now = self.clock()
         observe(result.applied, owner, self.topology, self.metrics, now)
+        report_outcomes(result.applied, number)
+        if self.tracing.enabled:
+            emit_spans(result.applied, number, self.topology, self.tracing)
         self._report_replies(result, now)
         return True
 
@@ -289,9 +297,8 @@ class Coordinator:
         letters = [self._letter(o.routed.record, LookupError(o.reason))
                    for o in result.orphans if o.routed.record is not None]  # fmt: skip
         for o in result.orphans:
-            log.warning("orphan input dead-lettered", partition=number,
-                        saga_id=o.routed.saga_id, message_id=o.routed.message_id,
-                        reason=o.reason)  # fmt: skip
+            log.warning("orphan input dead-lettered", reason=o.reason,
+                        **saga_fields(o.routed, number))  # fmt: skip
         await self._dead_letter(letters, "orphan")
         await self._reject(p, number, token, result)
         if result.duplicates:
@@ -338,8 +345,8 @@ class Coordinator:
         """Saga code failed: dead-letter records; retry timers after the breaker reset."""
         timers = [r.routed.message_id for r in result.rejected if r.routed.record is None]
         for r in result.rejected:
-            log.error("saga code failed", partition=number, saga_id=r.routed.saga_id,
-                      message_id=r.routed.message_id, error=repr(r.error))  # fmt: skip
+            log.error("saga code failed", error=repr(r.error),
+                      **saga_fields(r.routed, number, step=_step_of(r.routed)))  # fmt: skip
         letters = [self._letter(r.routed.record, r.error)
                    for r in result.rejected if r.routed.record is not None]  # fmt: skip
         await self._dead_letter(letters, "saga_code")
@@ -394,6 +401,11 @@ class Coordinator:
             due = await p.timers.due(owner)
             if due:
                 await self._process(p, number, due)  # hands what it wrote to the relay
+
+
+def _step_of(routed: Routed) -> str | None:
+    """The step a timer belongs to (a record's step is not known before its saga is read)."""
+    return routed.input.timer.step if isinstance(routed.input, TimerFired) else None
 
 
 def _seek_back(p: Parts, tp: TopicPartition, offset: int) -> None:

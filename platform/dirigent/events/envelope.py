@@ -131,8 +131,10 @@ class Envelope:
         schema_ref: str,
         message_id: str | None = None,
         time: datetime | None = None,
+        traceparent: str | None = None,
     ) -> Envelope:
-        """The envelope of a reply (or any message caused by this one)."""
+        """The envelope of a reply (or any message caused by this one); it keeps this
+        message's ``traceparent`` unless the replier's own span is given."""
         return replace(
             self,
             message_id=message_id or str(uuid.uuid4()),
@@ -141,6 +143,7 @@ class Envelope:
             schema_ref=schema_ref,
             causation_id=self.message_id,
             time=_millis(time or datetime.now(UTC)),
+            traceparent=traceparent or self.traceparent,
         )
 
     @property

@@ -24,7 +24,14 @@ from dirigent.saga.definition import SagaDefinition, define_saga
 from dirigent.saga.discovery import discover_sagas
 from dirigent.saga.engine import decide
 from dirigent.saga.migration import Migration
-from dirigent.saga.state import SagaState, SagaStatus, StepState, StepStatus, is_terminal
+from dirigent.saga.state import (
+    SagaState,
+    SagaStatus,
+    SagaTrace,
+    StepState,
+    StepStatus,
+    is_terminal,
+)
 from dirigent.saga.steps import (
     Compensation,
     OnTimeout,
@@ -56,6 +63,7 @@ __all__ = [
     "SagaDefinition",
     "SagaState",
     "SagaStatus",
+    "SagaTrace",
     "Step",
     "StepKind",
     "StepState",

@@ -48,6 +48,7 @@ class Work:
         "step_name",
         "steps",
         "timers",
+        "trace",
         "view_cache",
     )
 
@@ -70,6 +71,7 @@ class Work:
         self.started_at = state.started_at
         self.deadline_at = state.deadline_at
         self.early = dict(state.early)
+        self.trace = state.trace
         self.commands: list[Command] = []
         self.timers: list[Timer] = []
         self.cancels: list[str] = []
@@ -179,6 +181,8 @@ class Work:
                 timeout_s=timeout_s,
             )
         )
+        if self.trace is not None:  # the start of this attempt's span
+            self.trace = self.trace.sent_at(step.name, self.now)
         unknown = again  # still unknown until a reply says otherwise
         if phase is Phase.FORWARD:
             self.steps[step.name] = StepState(StepStatus.RUNNING, attempt, cid, 0, cid, unknown)
@@ -193,6 +197,8 @@ class Work:
         due = self.now + step.timeout_s
         self.set_timer(TimerKind.STEP_TIMEOUT, step.name, Phase.FORWARD, 1, due)
         self.steps[step.name] = StepState(StepStatus.RUNNING, 1)
+        if self.trace is not None:
+            self.trace = self.trace.sent_at(step.name, self.now)
 
     def allows_retry(self, step: Step, phase: Phase, attempt: int, failure: str | None) -> bool:
         """Whether the policy allows another attempt now (unbounded ones stop at the
@@ -263,6 +269,7 @@ class Work:
             compensation_index=self.ci,
             definition_version=self.defn.version,
             early=self.early,
+            trace=self.trace,
         )
         transition = Transition(
             self.saga_id,

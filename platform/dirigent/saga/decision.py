@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from dirigent.events import Event
-from dirigent.saga.state import SagaState, SagaStatus
+from dirigent.saga.state import SagaState, SagaStatus, SagaTrace
 
 __all__ = [
     "AdminAction",
@@ -37,12 +37,17 @@ class TimerKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class EventReceived:
-    """An event or reply consumed from Kafka, with its envelope's ids."""
+    """An event or reply consumed from Kafka, with its envelope's ids.
+
+    ``trace``: the trace context a saga started by this event keeps (the coordinator
+    sets it for a start event when there is one).
+    """
 
     message_id: str
     event: Event
     causation_id: str | None = None
     saga_id: str | None = None
+    trace: SagaTrace | None = None
 
     @property
     def event_type(self) -> str:

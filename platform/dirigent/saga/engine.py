@@ -23,7 +23,7 @@ from dirigent.saga.decision import (
     TimerKind,
 )
 from dirigent.saga.definition import SagaDefinition
-from dirigent.saga.state import SagaState, SagaStatus, StepState, StepStatus
+from dirigent.saga.state import SagaState, SagaStatus, SagaTrace, StepState, StepStatus
 from dirigent.saga.steps import Step
 from dirigent.saga.versions import migrate_to, misfit
 
@@ -68,7 +68,7 @@ def _ignored(reason: str) -> Decision:
     return Decision(None, ignored=reason)
 
 
-def _start(defn: SagaDefinition, event: Event, now: float) -> Decision:
+def _start(defn: SagaDefinition, event: Event, now: float, trace: SagaTrace | None) -> Decision:
     deadline_at = now + defn.deadline_s if defn.deadline_s is not None else None
     base = SagaState(
         saga_id=defn.id_of(event),
@@ -81,6 +81,7 @@ def _start(defn: SagaDefinition, event: Event, now: float) -> Decision:
         updated_at=now,
         deadline_at=deadline_at,
         definition_version=defn.version,
+        trace=trace,
     )
     w = Work(defn, base, now, "start")
     w.from_status = None
@@ -97,7 +98,7 @@ def _on_event(
     et = inp.event.event_type
     if state is None:
         if et == defn.start_type:
-            return _start(defn, inp.event, now)
+            return _start(defn, inp.event, now, inp.trace)
         return _ignored(f"{et} does not start saga {defn.name!r} and no instance exists")
     if et == defn.start_type:
         return _ignored("duplicate start event")

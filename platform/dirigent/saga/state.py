@@ -13,7 +13,7 @@ from typing import Any
 
 from dirigent.saga import _json
 
-__all__ = ["SagaState", "SagaStatus", "StepState", "StepStatus", "is_terminal"]
+__all__ = ["SagaState", "SagaStatus", "SagaTrace", "StepState", "StepStatus", "is_terminal"]
 
 _FORMAT = 1
 
@@ -88,6 +88,24 @@ class StepState:
 PENDING_STEP = StepState()
 
 
+@dataclass(frozen=True, slots=True)
+class SagaTrace:
+    """Where a saga sits in a distributed trace (W3C trace context); absent when its
+    start carried no ``traceparent`` and tracing is off.
+
+    ``traceparent`` names the saga's root span (emitted when the saga ends), ``parent``
+    the span of whoever sent the start event, and ``sent`` maps a step to when its
+    current command (or wait) began: the start of that attempt's span.
+    """
+
+    traceparent: str
+    parent: str | None = None
+    sent: Mapping[str, float] = field(default_factory=dict)
+
+    def sent_at(self, step: str, at: float) -> SagaTrace:
+        return SagaTrace(self.traceparent, self.parent, {**self.sent, step: at})
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SagaState:
     """One saga instance; never mutated (the engine returns a new one).
@@ -97,6 +115,7 @@ class SagaState:
     in order, ``compensation_index`` pointing at the current one. ``definition_version``
     is the version of the definition the instance runs on. ``early`` keeps events that
     arrived for a wait the saga has not reached yet: step -> ``[type, fields]``.
+    ``trace`` is its trace context, kept only when there is one.
     """
 
     saga_id: str
@@ -114,6 +133,7 @@ class SagaState:
     compensation_index: int = 0
     definition_version: int = 1
     early: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
+    trace: SagaTrace | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -154,6 +174,8 @@ class SagaState:
         }
         if self.early:
             doc["e"] = {n: [t, body] for n, (t, body) in self.early.items()}
+        if self.trace is not None:
+            doc["tp"] = [self.trace.traceparent, self.trace.parent, self.trace.sent]
         return _json.dumps(doc, self.data, doc.get("e"))
 
     @classmethod
@@ -178,6 +200,7 @@ class SagaState:
                 compensation_index=doc["ci"],
                 definition_version=doc.get("dv", 1),
                 early={n: (t, body) for n, (t, body) in doc.get("e", {}).items()},
+                trace=_trace(doc.get("tp")),
                 data=doc["d"],
                 steps={n: _step(row) for n, row in doc["st"].items()},
             )
@@ -190,6 +213,14 @@ def _step(row: list[Any]) -> StepState:
     status, attempt, cid, comp_attempt, *rest = row
     forward_id, unknown = [*rest, None, False][:2]
     return StepState(StepStatus(status), attempt, cid, comp_attempt, forward_id, bool(unknown))
+
+
+def _trace(row: list[Any] | None) -> SagaTrace | None:
+    # States written before traces existed, or without one, have no "tp".
+    if row is None:
+        return None
+    traceparent, parent, sent = row
+    return SagaTrace(traceparent, parent, sent)
 
 
 def is_terminal(state: SagaState | None) -> bool:

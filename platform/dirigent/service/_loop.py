@@ -15,17 +15,15 @@ import contextlib
 import random
 from dataclasses import dataclass, field
 
-import structlog
-
 from dirigent.errors import ConfigurationError, DirigentError, StoreError, TransportError
+from dirigent.observability import get_logger
 from dirigent.service.processor import RecordProcessor
 from dirigent.service.settings import ServiceSettings
 from dirigent.transport.consumer import BatchConsumer, InboundRecord, TopicPartition
 
 __all__ = ["Backoff", "ConsumeLoop", "permanent"]
 
-# dirigent.observability.get_logger(name) currently clashes with structlog's `logger` kwarg.
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 Batch = dict[TopicPartition, list[InboundRecord]]
 _PROBE_EVERY_S = 0.25
 

@@ -28,9 +28,16 @@ def as_events(reply: Reply) -> list[Event]:
 
 
 async def reply_records(
-    incoming: Envelope, reply: Reply, *, topic: str, source: str, codec: AvroCodec
+    incoming: Envelope,
+    reply: Reply,
+    *,
+    topic: str,
+    source: str,
+    codec: AvroCodec,
+    traceparent: str | None = None,
 ) -> list[OutgoingRecord]:
-    """Encoded replies: causation = incoming id, same saga/correlation, key = saga id."""
+    """Encoded replies: causation = incoming id, same saga/correlation, key = saga id;
+    ``traceparent`` (the handler's span) replaces the incoming one."""
     records = []
     for index, event in enumerate(as_events(reply)):
         value = await codec.aencode(event)
@@ -39,6 +46,7 @@ async def reply_records(
             source=source,
             schema_ref=codec.schema_ref(type(event)),
             message_id=str(uuid.uuid5(_REPLY_NS, f"{incoming.message_id}/{index}")),
+            traceparent=traceparent,
         )
         records.append(OutgoingRecord(topic, value, env.record_key, tuple(env.to_headers())))
     return records

@@ -18,9 +18,9 @@ import asyncio
 import enum
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import structlog
+from opentelemetry.trace import Status, StatusCode
 
 from dirigent.errors import (
     ContractError,
@@ -32,8 +32,10 @@ from dirigent.errors import (
 )
 from dirigent.events import AvroCodec, Event
 from dirigent.events.envelope import DEFAULT_LIMITS, Envelope, EnvelopeLimits
-from dirigent.observability import bind_context
+from dirigent.observability import bind_context, get_logger
+from dirigent.observability.tracing import Tracing
 from dirigent.service._replies import reply_records
+from dirigent.service._spans import handler_span, traceparent_of
 from dirigent.service.context import HandlerContext
 from dirigent.service.handlers import HandlerSpec, HandlerTable, Reply
 from dirigent.service.metrics import ServiceMetrics
@@ -45,8 +47,7 @@ from dirigent.transport.producer import OutgoingRecord, RawProducer
 
 __all__ = ["RecordOutcome", "RecordProcessor"]
 
-# dirigent.observability.get_logger(name) currently clashes with structlog's `logger` kwarg.
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 NO_HANDLER = "-"
 _PROBE_ID = "dirigent-probe"  # a message id no producer uses: a cheap read of the store
 
@@ -72,6 +73,7 @@ class RecordProcessor:
     source: str
     limits: EnvelopeLimits = DEFAULT_LIMITS
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    tracing: Tracing = field(default_factory=Tracing.off)
 
     async def process(self, record: InboundRecord) -> RecordOutcome:
         """Make the outcome of ``record`` durable (see the module docstring)."""
@@ -91,7 +93,13 @@ class RecordProcessor:
                 event = await self.codec.adecode(record.value or b"", reader=spec.model)
             except ContractError as exc:
                 return await self._poison(record, exc, spec.name)
-            result = await self._run(spec, event, env, record)
+            if self.tracing.enabled:
+                with handler_span(self.tracing, env, spec.name, record) as span:
+                    result = await self._run(spec, event, env, record, traceparent_of(span))
+                    if isinstance(result, Failure):
+                        span.set_status(Status(StatusCode.ERROR, result.message[:300]))
+            else:
+                result = await self._run(spec, event, env, record)
             if isinstance(result, Failure):
                 return await self._dead_letter(record, result)
             # Store first, then publish: a crash in between re-sends the stored bytes.
@@ -99,6 +107,7 @@ class RecordProcessor:
             if failure := await self._publish(replies, spec):
                 return await self._dead_letter(record, failure)
             self.metrics.count(self.metrics.handled, spec.name)
+            log.debug("handled", type=env.type, replies=len(replies), where=_where(record))
             return RecordOutcome.HANDLED
 
     async def store_answers(self) -> bool:
@@ -133,7 +142,12 @@ class RecordProcessor:
         return None
 
     async def _run(
-        self, spec: HandlerSpec, event: Event, env: Envelope, record: InboundRecord
+        self,
+        spec: HandlerSpec,
+        event: Event,
+        env: Envelope,
+        record: InboundRecord,
+        traceparent: str | None = None,
     ) -> list[OutgoingRecord] | Failure:
         first_ms = 0
         attempt = 0
@@ -143,8 +157,9 @@ class RecordProcessor:
             try:
                 reply = await self._call(spec, event, ctx)
                 return await reply_records(
-                    env, reply, topic=spec.reply_topic, source=self.source, codec=self.codec
-                )
+                    env, reply, topic=spec.reply_topic, source=self.source, codec=self.codec,
+                    traceparent=traceparent,
+                )  # fmt: skip
             # Not "log and continue": every error is classified, then retried or
             # dead-lettered, and only that durable outcome lets the offset be committed.
             except Exception as exc:  # noqa: BLE001

@@ -8,13 +8,14 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-import structlog
 from prometheus_client import CollectorRegistry
 
 from dirigent.errors import ConfigurationError, TransportError
 from dirigent.events import AvroCodec, Event
 from dirigent.events.envelope import EnvelopeLimits
+from dirigent.observability import get_logger
 from dirigent.observability.http import HealthServer
+from dirigent.observability.tracing import Tracing
 from dirigent.service._loop import Backoff, ConsumeLoop, permanent
 from dirigent.service.context import HandlerContext
 from dirigent.service.handlers import HandlerSpec, HandlerTable, Reply, handler_name
@@ -37,8 +38,7 @@ from dirigent.transport import (
 
 __all__ = ["Service"]
 
-# dirigent.observability.get_logger(name) currently clashes with structlog's `logger` kwarg.
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 E = TypeVar("E", bound=Event)
 Fn = Callable[[E, HandlerContext], Awaitable[Reply]]
@@ -62,6 +62,8 @@ class Service:
 
     ``redis`` is a ``redis.asyncio.Redis`` or ``RedisCluster``; build it with
     ``dirigent.store.redis_client(url)`` (``redis+cluster://`` gives a cluster client).
+    ``tracing`` (``dirigent.observability.configure_tracing(settings)``) wraps each
+    handler in a span under the command's ``traceparent``; off by default.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class Service:
         producer_settings: ProducerSettings | None = None,
         consumer_settings: ConsumerSettings | None = None,
         registry: CollectorRegistry | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.name = name
         self.codec = codec
@@ -95,6 +98,7 @@ class Service:
         self.producer = RawProducer(bootstrap, settings=producer_settings)
         self._producer_settings = producer_settings
         self._consumer_settings = consumer_settings
+        self.tracing = tracing or Tracing.off()  # configure_tracing(settings) turns it on
         self._stopping = asyncio.Event()
         self._started = False
         self._consuming = False  # for /readyz
@@ -142,6 +146,7 @@ class Service:
             group=self.group_id,
             source=self.name,
             limits=EnvelopeLimits(max_payload_bytes=self.settings.max_payload_bytes),
+            tracing=self.tracing,
         )
 
     async def run(self, *, handle_signals: bool = False) -> None:

@@ -12,10 +12,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import structlog
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dirigent.observability import get_logger
 from dirigent.store import keys
 from dirigent.store._errors import map_redis_errors
 from dirigent.store.client import RedisClient
@@ -24,8 +24,7 @@ from dirigent.transport.producer import OutgoingRecord
 __all__ = ["IdempotencySettings", "IdempotencyStore", "decode_replies", "encode_replies"]
 
 _DAY_S = 24 * 3600
-# dirigent.observability.get_logger(name) currently clashes with structlog's `logger` kwarg.
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class IdempotencySettings(BaseSettings):

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import structlog
-
 from dirigent.errors import PublishFailed
+from dirigent.observability import get_logger
 from dirigent.transport.consumer import InboundRecord
 from dirigent.transport.deadletter import Failure, dead_letter_record
 from dirigent.transport.producer import OutgoingRecord, RawProducer, SentRecord
 
 __all__ = ["FailedRecord", "send_dead_letters"]
 
-# dirigent.observability.get_logger(name) currently clashes with structlog's `logger` kwarg.
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 FailedRecord = tuple[InboundRecord, Failure]
 """A record that cannot be processed, and why (``dirigent.ops.DeadLetter`` is one read
 back from a dead-letter topic)."""

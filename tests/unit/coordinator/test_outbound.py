@@ -29,15 +29,20 @@ ids = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40)
 times = st.floats(min_value=1e9, max_value=4e9, allow_nan=False)
 
 
-@given(mid=ids, sid=ids, cause=st.none() | ids, at=times)
+traceparents = st.none() | st.builds(
+    lambda t, s: f"00-{t:032x}-{s:016x}-01", st.integers(1, 2**128 - 1), st.integers(1, 2**64 - 1)
+)
+
+
+@given(mid=ids, sid=ids, cause=st.none() | ids, at=times, tp=traceparents)
 def test_precomputed_headers_are_the_envelopes(mid: str, sid: str, cause: str | None,
-                                               at: float) -> None:  # fmt: skip
+                                               at: float, tp: str | None) -> None:  # fmt: skip
     maker = HeaderMaker("coord-1")
     made = maker.make(type="shop.X", schema_ref="fp:0011223344556677", message_id=mid,
-                      saga_id=sid, at=at, causation_id=cause)  # fmt: skip
+                      saga_id=sid, at=at, causation_id=cause, traceparent=tp)  # fmt: skip
     env = Envelope.new(type="shop.X", source="coord-1", schema_ref="fp:0011223344556677",
                        saga_id=sid, correlation_id=sid, causation_id=cause, message_id=mid,
-                       time=datetime.fromtimestamp(at, UTC))  # fmt: skip
+                       time=datetime.fromtimestamp(at, UTC), traceparent=tp)  # fmt: skip
     assert list(made) == env.to_headers()
 
 
