@@ -7,11 +7,13 @@ settings class) where a process starts, and pass the result down.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dirigent.store.security import RedisSecurity
+if TYPE_CHECKING:  # the store imports observability, which reads these settings
+    from dirigent.store.security import RedisSecurity
 
 __all__ = ["DevSettings", "Settings"]
 
@@ -50,6 +52,8 @@ class Settings(BaseSettings):
 
     def redis_security(self) -> RedisSecurity:
         """The Redis credentials and TLS files these settings name."""
+        from dirigent.store.security import RedisSecurity
+
         return RedisSecurity(
             username=self.redis_username,
             password=self.redis_password,
