@@ -135,6 +135,8 @@ async def exercise(store: SagaStore, p: int) -> None:
     pending = await store.outbox_pending(p)
     await store.outbox_ack(p, token, [entry for entry, _ in pending], rearm=[("t1", 60.0)])
     await store.drop_timers(p, token, ["t1"])
+    (load,) = await store.partition_load([p], 100.0, 200.0, ":deadline")
+    assert load.outbox == 0
     assert await store.outbox_size(p) == 0
     assert await store.count_status(p, "COMPLETED") == 1
 
