@@ -48,6 +48,7 @@ from sagas.contracts.ftgo import (
 )
 from sagas.contracts.shop import ApproveOrder, OrderApproved, OrderRejected, RejectOrder
 from sagas.create_order import build_create_order
+from tests.support.bounded import bounded
 from tests.support.infra import Infra
 from tests.support.responder import Responder
 
@@ -246,9 +247,9 @@ async def deployed(
                 )
             finally:
                 coordinator.stop()
-                await task
+                await bounded(task, 60, "the coordinator's stop")
     finally:
-        await delete_topics(infra.kafka_bootstrap, created)
+        await bounded(delete_topics(infra.kafka_bootstrap, created), 60, "deleting the topics")
 
 
 async def test_an_order_with_a_voucher_completes_when_the_restaurant_accepts(
