@@ -10,8 +10,10 @@ the same options (bounded by ``PROBE_S``) to find the cause:
   token provider), a mechanism the listener does not enable: ``..._SASL_MECHANISM``;
 - a certificate not trusted: ``DIRIGENT_KAFKA_TLS_CA_FILE`` (a name mismatch:
   ``..._TLS_CHECK_HOSTNAME``), a client certificate asked for: ``..._TLS_CERT_FILE``;
-- a plaintext client at a TLS port (the port completes a TLS handshake), a SASL client
-  at a listener without SASL: ``DIRIGENT_KAFKA_SECURITY_PROTOCOL``.
+- a plaintext client at a TLS port (the port completes a TLS handshake), a TLS client at
+  a plaintext port (it answers a plaintext request), a SASL client at a listener without
+  SASL or a client without SASL at a listener that asks for it (it answers a SASL
+  handshake): ``DIRIGENT_KAFKA_SECURITY_PROTOCOL``.
 
 Each is a ``ConfigurationError`` (not retryable) that names the setting, never a
 secret. Anything else (a broker down or restarting) keeps the original retryable error.
@@ -26,6 +28,7 @@ from typing import Any
 
 from aiokafka import errors as kerr
 from aiokafka.conn import collect_hosts, create_conn
+from aiokafka.protocol.admin import SaslHandShakeRequest
 
 from dirigent.errors import ConfigurationError, TransportError
 from dirigent.transport import security as sec
@@ -67,20 +70,11 @@ async def _probe(
     where = f"the Kafka broker at {host}:{port}"
     s = endpoint.security
     try:
-        async with asyncio.timeout(PROBE_S):
-            conn = await create_conn(host, port, client_id="dirigent-probe",
-                                     request_timeout_ms=int(PROBE_S * 1000), **options)  # fmt: skip
-        conn.close()
-        return None
+        conn = await _connect(host, port, options)
+    except TimeoutError:
+        return None  # a hung broker is a fault to wait out, not a setting
     except ssl.SSLCertVerificationError as exc:
         return _untrusted(where, s, exc)
-    except ssl.SSLError as exc:
-        if "CERTIFICATE_REQUIRED" in str(exc) or "HANDSHAKE_FAILURE" in str(exc):
-            return ConfigurationError(
-                f"{where} refused the TLS handshake ({exc.reason}): it may want a client "
-                f"certificate: set {sec.CERT_FILE} and {sec.KEY_FILE}"
-            )
-        return None
     except (kerr.SaslAuthenticationFailed, kerr.AuthenticationFailedError) as exc:
         return ConfigurationError(f"{where} refused the login: {_credentials(s)} ({exc})")
     except kerr.UnsupportedSaslMechanismError as exc:
@@ -90,15 +84,69 @@ async def _probe(
             f"{where} does not take a SASL login on this listener: check {sec.PROTOCOL} "
             f"(now {s.protocol})"
         )
-    except TimeoutError:
-        return None  # a hung broker is a fault to wait out, not a setting
-    except (kerr.KafkaError, OSError):
-        if not s.tls and await _speaks_tls(host, port):
+    except ssl.SSLError as exc:
+        if "CERTIFICATE_REQUIRED" in str(exc) or "HANDSHAKE_FAILURE" in str(exc):
             return ConfigurationError(
-                f"{where} speaks TLS but {sec.PROTOCOL} is {s.protocol}: set it to SSL or "
-                f"SASL_SSL (and {sec.CA_FILE})"
+                f"{where} refused the TLS handshake ({exc.reason}): it may want a client "
+                f"certificate: set {sec.CERT_FILE} and {sec.KEY_FILE}"
             )
+        return await _wrong_protocol(where, s, host, port)
+    except (kerr.KafkaError, OSError):
+        return await _wrong_protocol(where, s, host, port)
+    try:
+        return None if s.sasl else await _wants_sasl(where, s, conn)
+    finally:
+        conn.close()
+
+
+async def _connect(host: str, port: int, options: dict[str, Any]) -> Any:
+    """One aiokafka connection: TCP, TLS, ApiVersions and the SASL login if any."""
+    async with asyncio.timeout(PROBE_S):
+        return await create_conn(host, port, client_id="dirigent-probe",
+                                 request_timeout_ms=int(PROBE_S * 1000), **options)  # fmt: skip
+
+
+async def _wrong_protocol(
+    where: str, s: sec.KafkaSecurity, host: str, port: int
+) -> ConfigurationError | None:
+    """A plaintext client at a TLS port, or a TLS client at a plaintext one."""
+    if not s.tls and await _speaks_tls(host, port):
+        return ConfigurationError(
+            f"{where} speaks TLS but {sec.PROTOCOL} is {s.protocol}: set it to SSL or "
+            f"SASL_SSL (and {sec.CA_FILE})"
+        )
+    if s.tls and await _speaks_plaintext(host, port):
+        return ConfigurationError(
+            f"{where} does not speak TLS but {sec.PROTOCOL} is {s.protocol}: use the port "
+            "of the brokers' TLS listener, or PLAINTEXT / SASL_PLAINTEXT"
+        )
+    return None
+
+
+async def _wants_sasl(where: str, s: sec.KafkaSecurity, conn: Any) -> ConfigurationError | None:
+    """Whether a listener we reached without SASL asks for a SASL login."""
+    try:
+        async with asyncio.timeout(PROBE_S):
+            answer = await conn.send(SaslHandShakeRequest("PLAIN"))
+    except (kerr.KafkaError, OSError, TimeoutError):
         return None
+    if answer.error_code not in (0, kerr.UnsupportedSaslMechanismError.errno):
+        return None
+    return ConfigurationError(
+        f"{where} wants a SASL login ({', '.join(answer.enabled_mechanisms)}) but "
+        f"{sec.PROTOCOL} is {s.protocol}: set it to SASL_SSL (or SASL_PLAINTEXT) with "
+        f"{sec.MECHANISM}, {sec.USERNAME} and {sec.PASSWORD}"
+    )
+
+
+async def _speaks_plaintext(host: str, port: int) -> bool:
+    """Whether ``host:port`` answers a plaintext Kafka request (ApiVersions)."""
+    try:
+        conn = await _connect(host, port, {})
+    except (kerr.KafkaError, OSError, TimeoutError):
+        return False
+    conn.close()
+    return True
 
 
 def _untrusted(

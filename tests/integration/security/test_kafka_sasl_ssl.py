@@ -229,6 +229,39 @@ async def test_a_plaintext_client_at_the_sasl_ssl_port_fails_fast(
     assert "DIRIGENT_KAFKA_SECURITY_PROTOCOL" in str(err)
 
 
+NO_SASL = {"kafka_sasl_mechanism": None, "kafka_sasl_username": None, "kafka_sasl_password": None}
+
+
+@pytest.mark.parametrize(
+    ("case", "says"),
+    [
+        ("SSL without SASL at the SASL_SSL port", "wants a SASL login"),
+        ("SASL_SSL at the plaintext port", "does not speak TLS"),
+        ("SASL_PLAINTEXT at the plaintext port", "does not take a SASL login"),
+    ],
+)
+async def test_a_protocol_that_does_not_match_the_listener_fails_fast(
+    broker: SaslKafka, case: str, says: str
+) -> None:
+    internal = broker.internal_bootstrap  # the node's plaintext listener, no SASL
+    kafka = {
+        "SSL without SASL at the SASL_SSL port": lambda: endpoint(
+            broker, kafka_security_protocol="SSL", **NO_SASL
+        ),
+        "SASL_SSL at the plaintext port": lambda: endpoint(broker, kafka_bootstrap=internal),
+        "SASL_PLAINTEXT at the plaintext port": lambda: endpoint(
+            broker,
+            kafka_bootstrap=internal,
+            kafka_security_protocol="SASL_PLAINTEXT",
+            kafka_tls_ca_file=None,
+        ),
+    }[case]()
+    err, took = await _refusal(kafka)
+    assert took < FAIL_FAST_S
+    assert says in str(err)
+    assert "DIRIGENT_KAFKA_SECURITY_PROTOCOL" in str(err)
+
+
 async def test_a_coordinator_with_a_wrong_password_stops_fast_and_logs_no_secret(
     broker: SaslKafka, shop: Shop, uid: str,
     caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str],
