@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import faust
 import pytest
 from pydantic import SecretStr
 
@@ -25,11 +26,13 @@ from dirigent.config import Settings
 from dirigent.coordinator import Coordinator
 from dirigent.errors import ConfigurationError
 from dirigent.events import Envelope, SagaTransition, SchemaCatalog, SingleObjectCodec
+from dirigent.faust import FaustBridge, faust_broker
 from dirigent.service import HandlerContext, Service
 from dirigent.store import redis_client
 from dirigent.transport import (
     KafkaEndpoint,
     OutgoingRecord,
+    Publisher,
     RawProducer,
     TopicSpec,
     ensure_topics,
@@ -53,6 +56,8 @@ from tests.integration.coordinator.test_coordinator_e2e import (
     shop_saga,
     wait_terminal,
 )
+from tests.integration.service import svc_support as svc
+from tests.integration.test_faust_bridge import faust_worker
 from tests.support.responder import Responder
 from tests.support.sasl_kafka import SaslKafka
 from tests.support.tls_redis import make_certificates
@@ -162,6 +167,38 @@ async def place(kafka: KafkaEndpoint, shop: Shop, orders: list[OrderPlaced]) -> 
                                       env.record_key, tuple(env.to_headers())))  # fmt: skip
     async with RawProducer(kafka) as producer:
         await producer.send_batch(records)
+
+
+async def test_a_faust_agent_serves_a_service_over_scram_and_tls(
+    broker: SaslKafka, uid: str
+) -> None:
+    kafka = endpoint(broker, kafka_sasl_mechanism="PLAIN")  # as a Confluent Cloud API key
+    topic, replies = f"faust-{uid}.cmd", f"faust-{uid}.replies"
+    await ensure_topics(kafka, [TopicSpec(topic), TopicSpec(replies)])
+    redis = redis_client(REDIS_URL)
+    service = svc.make_service(kafka, redis, uid, topic, replies)
+
+    @service.handles(svc.ReserveStock)
+    async def handle(cmd: svc.ReserveStock, ctx: HandlerContext) -> svc.StockReserved:
+        return svc.StockReserved(order_id=cmd.order_id, reservation_id="r1")
+
+    app = faust.App(
+        f"faust-{uid}", **faust_broker(kafka), store="memory://", web_enabled=False,
+        topic_allow_declare=True, topic_replication_factor=1, topic_partitions=1,
+    )  # fmt: skip
+    bridge = FaustBridge(service)
+    bridge.attach(app)
+    await bridge.start()
+    try:
+        async with faust_worker(app), Publisher(kafka, svc.codec(), source="orders") as pub:
+            await pub.publish(svc.reserve("f1"), topic=topic)
+            [reply] = await svc.read_topic(kafka, replies, 1, timeout_s=60)
+    finally:
+        await bridge.close()
+        await redis.aclose()
+    assert svc.codec().decode(reply.value or b"") == svc.StockReserved(
+        order_id="f1", reservation_id="r1"
+    )
 
 
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"])
