@@ -53,7 +53,7 @@ async def serve(args: argparse.Namespace, settings: Settings) -> None:
     redis = redis_client(settings.redis_url)
     try:
         env = ShopEnv(
-            prefix=args.prefix, bootstrap=settings.kafka_bootstrap, redis=redis,
+            prefix=args.prefix, bootstrap=settings.kafka(), redis=redis,
             ledger=EffectLedger(redis, run_id=args.run_id), codec=shop_codec(),
             consumer=ConsumerSettings(
                 client_id=f"{args.prefix}{args.service}",

@@ -13,7 +13,7 @@ from dirigent.events import AvroCodec, Event, SchemaCatalog, SingleObjectCodec
 from dirigent.service import HandlerContext, Service
 from dirigent.store import RedisClient
 from dirigent.store.idempotency import IdempotencySettings
-from dirigent.transport import ConsumerSettings
+from dirigent.transport import Bootstrap, ConsumerSettings
 from examples.shop.faults import FaultPlan
 from examples.shop.ledger import EffectLedger
 from examples.shop.participant import Participant, Verdict
@@ -38,7 +38,7 @@ class ShopEnv:
     """Where the services of one run live: topics prefix, brokers, ledger."""
 
     prefix: str
-    bootstrap: str
+    bootstrap: Bootstrap
     redis: RedisClient
     ledger: EffectLedger
     codec: AvroCodec

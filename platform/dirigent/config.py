@@ -7,13 +7,15 @@ settings class) where a process starts, and pass the result down.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-if TYPE_CHECKING:  # the store imports observability, which reads these settings
+if TYPE_CHECKING:  # imported where used: the store and transport packages import
+    # observability, which reads these settings (and transport brings aiokafka)
     from dirigent.store.security import RedisSecurity
+    from dirigent.transport.security import KafkaEndpoint
 
 __all__ = ["DevSettings", "Settings"]
 
@@ -30,6 +32,19 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DIRIGENT_", frozen=True, extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # TLS and SASL to Kafka (dirigent.transport.security; docs/security.md)
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: (
+        Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None
+    ) = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_oauth_token_provider: str | None = None  # module:attr
+    kafka_tls_ca_file: Path | None = None
+    kafka_tls_cert_file: Path | None = None
+    kafka_tls_key_file: Path | None = None
+    kafka_tls_key_password: SecretStr | None = None
+    kafka_tls_check_hostname: bool = True
     # redis://host:port/db, or redis+cluster://host:port[,host:port...] for a Redis
     # Cluster (docs/redis-cluster.md)
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -49,6 +64,27 @@ class Settings(BaseSettings):
     # OpenTelemetry traces: None follows the OTEL_* variables (on when
     # OTEL_TRACES_EXPORTER or an OTLP endpoint is set); true/false forces (docs/observability.md)
     tracing: bool | None = None
+
+    def kafka(self) -> KafkaEndpoint:
+        """The Kafka bootstrap servers and security these settings name; pass it to any
+        client where a bootstrap string goes (raises ``ConfigurationError``)."""
+        from dirigent.transport.security import KafkaEndpoint, KafkaSecurity
+
+        return KafkaEndpoint(
+            self.kafka_bootstrap,
+            KafkaSecurity(
+                protocol=self.kafka_security_protocol,
+                sasl_mechanism=self.kafka_sasl_mechanism,
+                sasl_username=self.kafka_sasl_username,
+                sasl_password=self.kafka_sasl_password,
+                sasl_oauth_token_provider=self.kafka_sasl_oauth_token_provider,
+                tls_ca_file=self.kafka_tls_ca_file,
+                tls_cert_file=self.kafka_tls_cert_file,
+                tls_key_file=self.kafka_tls_key_file,
+                tls_key_password=self.kafka_tls_key_password,
+                tls_check_hostname=self.kafka_tls_check_hostname,
+            ),
+        )
 
     def redis_security(self) -> RedisSecurity:
         """The Redis credentials and TLS files these settings name."""

@@ -10,14 +10,14 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 from dirigent.events import AvroCodec, Envelope, Event
-from dirigent.transport import BatchConsumer, OutgoingRecord, RawProducer
+from dirigent.transport import BatchConsumer, Bootstrap, OutgoingRecord, RawProducer
 
 Rule = Callable[[Event], Event | None]  # None: stay silent (a lost reply / timeout)
 
 
 class Responder:
     def __init__(
-        self, bootstrap: str, topics: Sequence[str], codec: AvroCodec, rule: Rule, group: str
+        self, bootstrap: Bootstrap, topics: Sequence[str], codec: AvroCodec, rule: Rule, group: str
     ) -> None:
         self.codec, self.rule = codec, rule
         self.consumer = BatchConsumer(bootstrap, topics, group_id=group)

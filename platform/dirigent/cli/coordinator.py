@@ -83,6 +83,6 @@ async def _run(
             loop.add_signal_handler(sig, runner.stop)
     if partitions is not None:
         topology = Topology.of(sagas, config.extra_topics)
-        await provision_topics(settings.kafka_bootstrap, topology, partitions=partitions,
+        await provision_topics(settings.kafka(), topology, partitions=partitions,
                                transitions_topic=config.transitions_topic)  # fmt: skip
     await runner.run()

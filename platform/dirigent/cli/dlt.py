@@ -74,7 +74,7 @@ async def _list(topic: str, f: DltFilter, store: SagaStoreRef | None, limit: int
                 as_json: bool, progress: ConsoleProgress) -> None:  # fmt: skip
     console = Console()
     first = True
-    async with open_session(Settings().kafka_bootstrap, topic, store=store,
+    async with open_session(Settings().kafka(), topic, store=store,
                             progress=progress) as session:  # fmt: skip
         scan = session.scan(f, limit=limit)
         if as_json:
@@ -131,7 +131,7 @@ def groups(topic: str, group_id: str, partitions: int | None, saga_topic: str | 
 async def _groups(topic: str, f: DltFilter, store: SagaStoreRef | None,
                   progress: ConsoleProgress) -> tuple[GroupCounter, int]:  # fmt: skip
     counter = GroupCounter()
-    async with open_session(Settings().kafka_bootstrap, topic, store=store,
+    async with open_session(Settings().kafka(), topic, store=store,
                             progress=progress) as session:  # fmt: skip
         scan = session.scan(f)
         async for batch in scan.batches():
@@ -179,7 +179,7 @@ async def _show(topic: str, f: DltFilter, store: SagaStoreRef | None, limit: int
     payloads = PayloadCodec(settings.schemas_dir, settings.schema_registry_url)
     keep = [(o.partition, o.offset) for o in f.offsets if o.partition is not None]
     docs = []
-    async with open_session(settings.kafka_bootstrap, topic, store=store, progress=progress,
+    async with open_session(settings.kafka(), topic, store=store, progress=progress,
                             keep=keep) as session:  # fmt: skip
         async for batch in session.scan(f, limit=limit).batches():
             docs += [await describe(x, payloads, session.ledger) for x in batch]

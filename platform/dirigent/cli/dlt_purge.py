@@ -118,7 +118,7 @@ class _Job:
 
     async def plan(self) -> tuple[Judgement | None, PurgePlan]:
         settings = Settings()
-        async with open_session(settings.kafka_bootstrap, self.topic, store=self.store,
+        async with open_session(settings.kafka(), self.topic, store=self.store,
                                 progress=self.progress) as session:  # fmt: skip
             judgement = await find_open(session, self.f, self.reason) if self.f else None
             if judgement is not None:
@@ -129,9 +129,9 @@ class _Job:
     async def execute(self, judgement: Judgement | None) -> tuple[Judgement | None, PurgePlan]:
         settings = Settings()
         async with (
-            open_session(settings.kafka_bootstrap, self.topic, store=self.store,
+            open_session(settings.kafka(), self.topic, store=self.store,
                          progress=self.progress) as session,
-            RawProducer(settings.kafka_bootstrap) as producer,
+            RawProducer(settings.kafka()) as producer,
         ):  # fmt: skip
             if judgement is not None:
                 await judge(session, judgement, who=self.who, producer=producer, filters=self.f)

@@ -195,7 +195,7 @@ async def _plan(topic: str, f: DltFilter, options: PlanOptions, path: Path,
                 progress: ConsoleProgress) -> PlanSummary:  # fmt: skip
     settings = Settings()
     payloads = PayloadCodec(settings.schemas_dir, settings.schema_registry_url)
-    return await plan(settings.kafka_bootstrap, topic, f, path, options, payloads=payloads,
+    return await plan(settings.kafka(), topic, f, path, options, payloads=payloads,
                       progress=progress)  # fmt: skip
 
 
@@ -243,7 +243,7 @@ async def _replay(selection: Selection, options: RunOptions,
                   progress: ConsoleProgress) -> RunReport:  # fmt: skip
     settings = Settings()
     payloads = PayloadCodec(settings.schemas_dir, settings.schema_registry_url)
-    return await run_selection(settings.kafka_bootstrap, selection, options,
+    return await run_selection(settings.kafka(), selection, options,
                                redis_url=settings.redis_url,
                                redis_security=settings.redis_security(), payloads=payloads,
                                progress=progress)  # fmt: skip

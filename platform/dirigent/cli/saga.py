@@ -105,7 +105,7 @@ async def _show(
     if partitions is None:
         if topic is None:
             raise click.UsageError("give --partitions N or --topic T (to read its partition count)")
-        partitions = await partition_count(settings.kafka_bootstrap, topic)
+        partitions = await partition_count(settings.kafka(), topic)
     redis = redis_client(settings.redis_url, settings.redis_security())
     try:
         return await find_saga(redis, group_id, saga_id, partitions=partitions)
@@ -173,7 +173,7 @@ def migrate(
         return
     if not yes:
         click.confirm(f"migrate {len(moving)} instance(s) now?", abort=True)
-    outcomes = [_run(request_action(settings.kafka_bootstrap, group_id, sid, AdminAction.MIGRATE,
+    outcomes = [_run(request_action(settings.kafka(), group_id, sid, AdminAction.MIGRATE,
                                     who=who, why=why or ""))
                 for sid in moving]  # fmt: skip
     _print_outcomes(outcomes, AdminAction.MIGRATE, as_json)
@@ -204,7 +204,7 @@ def history(
     """The timeline of SAGA_ID: every transition (cause, step, commands sent, reason) and
     every operator action with its outcome, oldest first; then its steps as stored."""
     settings = Settings()
-    read = saga_history(settings.kafka_bootstrap, saga_id,
+    read = saga_history(settings.kafka(), saga_id,
                         transitions_topic=transitions_topic, audit_topic=audit_topic)  # fmt: skip
     entries = _run(read)
     view = _run(_show(settings, saga_id, group_id, partitions, None)) if partitions else None
@@ -265,7 +265,7 @@ def _act(action: AdminAction, step: str | None, **kw: Any) -> None:
             click.confirm(f"{action} {len(views)} saga(s)?", abort=True)
         ids = [v.state.saga_id for v in views]
     outcomes = [
-        _run(request_action(settings.kafka_bootstrap, kw["group_id"], sid, action,
+        _run(request_action(settings.kafka(), kw["group_id"], sid, action,
                             who=kw["who"], why=kw["why"], step=step, wait_s=kw["wait_s"]))
         for sid in ids
     ]  # fmt: skip

@@ -29,6 +29,7 @@ from dirigent.store.security import RedisSecurity
 from dirigent.transport import ConsumerSettings, RawProducer, TopicSpec, ensure_topics
 from dirigent.transport.group import GroupConsumer
 from dirigent.transport.reader import partition_count
+from dirigent.transport.security import Bootstrap
 
 __all__ = ["Parts", "assemble", "input_partitions", "redis_client"]
 
@@ -57,7 +58,7 @@ def redis_client(url: str, security: RedisSecurity | None = None) -> RedisClient
     return with_c_packing(_store_redis_client(url, security))
 
 
-async def input_partitions(bootstrap: str, topology: Topology) -> dict[str, int]:
+async def input_partitions(bootstrap: Bootstrap, topology: Topology) -> dict[str, int]:
     """Each input topic's partition count; they must agree (one saga, one partition).
 
     A topic created just before (``dirigent topics create``, a demo) may take a moment
@@ -74,7 +75,7 @@ async def input_partitions(bootstrap: str, topology: Topology) -> dict[str, int]
 
 
 async def admin_topics(
-    bootstrap: str, config: CoordinatorSettings, partitions: dict[str, int]
+    bootstrap: Bootstrap, config: CoordinatorSettings, partitions: dict[str, int]
 ) -> dict[str, int]:
     """Create the admin topic (co-partitioned with the inputs) and the audit topic if
     missing; ``partitions`` with the admin topic added."""
@@ -90,7 +91,7 @@ async def admin_topics(
     return {**partitions, admin: count}
 
 
-async def _created(bootstrap: str, topic: str, wait_s: float = 15.0) -> int:
+async def _created(bootstrap: Bootstrap, topic: str, wait_s: float = 15.0) -> int:
     """The partition count of a topic maybe just created: its metadata may lag the
     creation, so a topic not found is looked for again until ``wait_s`` has passed."""
     deadline = asyncio.get_running_loop().time() + wait_s
@@ -104,7 +105,7 @@ async def _created(bootstrap: str, topic: str, wait_s: float = 15.0) -> int:
 
 
 async def transitions_batchable(
-    bootstrap: str, config: CoordinatorSettings, partitions: dict[str, int]
+    bootstrap: Bootstrap, config: CoordinatorSettings, partitions: dict[str, int]
 ) -> bool:
     """Whether the relay may join transitions (``events/transitions.py``): the topic
     exists with the saga topics' partition count, so a batch's partition is the one
@@ -164,7 +165,7 @@ def assemble(
     if batch_transitions:
         relay.combine = TransitionBatcher(encoder)
     consumer = GroupConsumer(
-        settings.kafka_bootstrap, (*topology.input_topics, c.admin_topic_name), group_id=c.group_id,
+        settings.kafka(), (*topology.input_topics, c.admin_topic_name), group_id=c.group_id,
         on_assigned=ownership.assigned, on_revoked=ownership.revoked,
         settings=ConsumerSettings(
             client_id=ident, max_poll_records=c.max_batch_records,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dirigent.coordinator.topology import Topology
 from dirigent.transport import TopicSpec, dlt_topic, ensure_topics
+from dirigent.transport.security import Bootstrap
 
 __all__ = ["provision_topics", "topic_specs"]
 
@@ -21,7 +22,7 @@ def topic_specs(
 
 
 async def provision_topics(
-    bootstrap: str, topology: Topology, *, partitions: int, transitions_topic: str | None
+    bootstrap: Bootstrap, topology: Topology, *, partitions: int, transitions_topic: str | None
 ) -> list[str]:
     """Create the missing topics; returns the names created."""
     specs = topic_specs(topology, partitions=partitions, transitions_topic=transitions_topic)

@@ -136,7 +136,7 @@ class Coordinator:
 
     async def run(self) -> None:
         redis = redis_client(self.settings.redis_url, self.settings.redis_security())
-        producer = RawProducer(self.settings.kafka_bootstrap)
+        producer = RawProducer(self.settings.kafka())
         try:
             await self._run(redis, producer)
         finally:
@@ -144,9 +144,9 @@ class Coordinator:
             await redis.aclose()
 
     async def _run(self, redis: RedisClient, producer: RawProducer) -> None:
-        partitions = await input_partitions(self.settings.kafka_bootstrap, self.topology)
-        partitions = await admin_topics(self.settings.kafka_bootstrap, self.config, partitions)
-        batch = await transitions_batchable(self.settings.kafka_bootstrap, self.config, partitions)
+        partitions = await input_partitions(self.settings.kafka(), self.topology)
+        partitions = await admin_topics(self.settings.kafka(), self.config, partitions)
+        batch = await transitions_batchable(self.settings.kafka(), self.config, partitions)
         if self.config.check_versions:
             await self._check_versions(redis, max(partitions.values(), default=1))
         p = self.parts = assemble(

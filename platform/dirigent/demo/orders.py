@@ -7,6 +7,7 @@ import random
 from dirigent.demo.options import DemoOptions
 from dirigent.events import AvroCodec
 from dirigent.transport import Publication, Publisher
+from dirigent.transport.security import Bootstrap
 from sagas.contracts.shop import OrderLine, OrderPlaced
 
 __all__ = ["make_orders", "publish_orders", "warmup_order"]
@@ -35,7 +36,7 @@ def warmup_order(options: DemoOptions) -> OrderPlaced:
                        currency="EUR")  # fmt: skip
 
 
-async def publish_orders(bootstrap: str, codec: AvroCodec, orders: list[OrderPlaced],
+async def publish_orders(bootstrap: Bootstrap, codec: AvroCodec, orders: list[OrderPlaced],
                          options: DemoOptions) -> None:  # fmt: skip
     """Publish the orders to the saga's start topic (``<prefix>orders.events``)."""
     topic = f"{options.prefix}orders.events"

@@ -65,13 +65,13 @@ async def run_demo(
         seen_ttl_s=options.data_ttl_s, terminal_ttl_s=options.data_ttl_s,
     )  # fmt: skip
     topology = Topology.of([saga])
-    await provision_topics(settings.kafka_bootstrap, topology, partitions=options.partitions,
+    await provision_topics(settings.kafka(), topology, partitions=options.partitions,
                            transitions_topic=config.transitions_topic)  # fmt: skip
     redis = redis_client(settings.redis_url, settings.redis_security())
     try:
         ledger = EffectLedger(redis, run_id=options.run_id, ttl_s=options.data_ttl_s)
         env = ShopEnv(
-            prefix=options.prefix, bootstrap=settings.kafka_bootstrap, redis=redis,
+            prefix=options.prefix, bootstrap=settings.kafka(), redis=redis,
             ledger=ledger, codec=shop_codec(), idempotency_ttl_s=options.data_ttl_s,
         )  # fmt: skip
         services = [build_service(n, env, faults_for(n, options)) for n in SERVICES]
@@ -81,10 +81,10 @@ async def run_demo(
             # New topics elect leaders and four groups join: a first order proves that
             # every hop works before the clock starts for the batch.
             warmup = warmup_order(options)
-            await publish_orders(settings.kafka_bootstrap, env.codec, [warmup], options)
+            await publish_orders(settings.kafka(), env.codec, [warmup], options)
             await _wait_terminal(store, fleet, options.partitions, 1, deadline_s=options.deadline_s)
             started = time.monotonic()
-            await publish_orders(settings.kafka_bootstrap, env.codec, make_orders(options),
+            await publish_orders(settings.kafka(), env.codec, make_orders(options),
                                  options)  # fmt: skip
             await _wait_terminal(store, fleet, options.partitions, options.sagas + 1,
                                  deadline_s=options.deadline_s, progress=progress)  # fmt: skip
@@ -132,7 +132,7 @@ async def _delete_topics(
 ) -> None:
     specs = topic_specs(topology, partitions=options.partitions,
                         transitions_topic=f"{options.prefix}dirigent.saga.transitions")  # fmt: skip
-    await delete_topics(settings.kafka_bootstrap, [s.name for s in specs])
+    await delete_topics(settings.kafka(), [s.name for s in specs])
 
 
 def _result(

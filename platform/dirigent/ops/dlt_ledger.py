@@ -23,6 +23,7 @@ from dirigent.ops.progress import NO_PROGRESS, Progress
 from dirigent.transport import OutgoingRecord, RawProducer, TopicSpec, ensure_topics, missing_topics
 from dirigent.transport.consumer import InboundRecord
 from dirigent.transport.scan import TopicReader
+from dirigent.transport.security import Bootstrap
 
 __all__ = [
     "LEDGER_SUFFIX",
@@ -157,7 +158,7 @@ class Ledger:
         return sum(self.count(a) for a in Accounting)
 
 
-async def ensure_ledger(bootstrap: str, dlt: str) -> None:
+async def ensure_ledger(bootstrap: Bootstrap, dlt: str) -> None:
     """Create the ledger topic of ``dlt`` if it does not exist yet (compacted)."""
     await ensure_topics(bootstrap, [TopicSpec(ledger_topic(dlt), configs=LEDGER_CONFIGS)])
 
@@ -170,7 +171,7 @@ async def write_ledger(producer: RawProducer, records: list[OutgoingRecord]) -> 
 
 
 async def load_ledger(
-    bootstrap: str,
+    bootstrap: Bootstrap,
     dlt: str,
     progress: Progress = NO_PROGRESS,
     *,

@@ -18,6 +18,7 @@ from dirigent.ops.progress import NO_PROGRESS, Progress
 from dirigent.ops.saga_join import SagaJoin, SagaLookup
 from dirigent.transport.consumer import InboundRecord
 from dirigent.transport.scan import PartitionBounds, TopicReader
+from dirigent.transport.security import Bootstrap
 
 __all__ = ["DeadLetterScan", "Found"]
 
@@ -39,7 +40,7 @@ class DeadLetterScan:
     ``filter.offsets`` that all name a partition are fetched directly, not scanned.
     """
 
-    bootstrap: str
+    bootstrap: Bootstrap
     dlt: str
     filter: DltFilter = field(default_factory=DltFilter)
     ledger: Ledger | None = None

@@ -14,6 +14,7 @@ from dirigent.ops.saga_join import SagaJoin
 from dirigent.store.client import redis_client
 from dirigent.store.security import RedisSecurity
 from dirigent.transport.reader import partition_count
+from dirigent.transport.security import Bootstrap
 
 __all__ = ["DltSession", "SagaStoreRef", "open_session"]
 
@@ -33,7 +34,7 @@ class SagaStoreRef:
 class DltSession:
     """A dead-letter topic with its ledger and, when asked for, the saga store."""
 
-    bootstrap: str
+    bootstrap: Bootstrap
     dlt: str
     ledger: Ledger
     sagas: SagaJoin | None
@@ -47,7 +48,7 @@ class DltSession:
 
 @contextlib.asynccontextmanager
 async def open_session(
-    bootstrap: str,
+    bootstrap: Bootstrap,
     dlt: str,
     *,
     store: SagaStoreRef | None = None,

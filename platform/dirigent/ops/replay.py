@@ -27,12 +27,13 @@ from dirigent.ops.replay_select import Selection
 from dirigent.store.security import RedisSecurity
 from dirigent.transport import RawProducer
 from dirigent.transport.scan import TopicReader
+from dirigent.transport.security import Bootstrap
 
 __all__ = ["load_dead_letters", "plan", "run_selection"]
 
 
 async def load_dead_letters(
-    bootstrap: str, topic: str, *, limit: int | None = None
+    bootstrap: Bootstrap, topic: str, *, limit: int | None = None
 ) -> list[DeadLetter]:
     """The dead letters of ``topic`` from its beginning (a list: for small topics; the
     commands stream with ``DeadLetterScan``)."""
@@ -47,7 +48,7 @@ async def load_dead_letters(
 
 
 async def plan(
-    bootstrap: str,
+    bootstrap: Bootstrap,
     dlt: str,
     f: DltFilter,
     out: Path,
@@ -65,7 +66,7 @@ async def plan(
 
 
 async def run_selection(
-    bootstrap: str,
+    bootstrap: Bootstrap,
     selection: Selection,
     options: RunOptions,
     *,

@@ -20,6 +20,7 @@ from dirigent.ops.replay_rule import expects
 from dirigent.ops.saga_join import SagaJoin
 from dirigent.transport import dlt_topic, missing_topics
 from dirigent.transport.scan import TopicReader
+from dirigent.transport.security import Bootstrap
 
 __all__ = ["CanaryResult", "Watch", "verify_canary"]
 
@@ -30,11 +31,11 @@ POLL_S = 0.5
 class Watch:
     """Topics to read from where they ended before the canary was sent."""
 
-    bootstrap: str
+    bootstrap: Bootstrap
     positions: dict[str, dict[int, int]] = field(default_factory=dict)
 
     @classmethod
-    async def start(cls, bootstrap: str, topics: Sequence[str]) -> Watch:
+    async def start(cls, bootstrap: Bootstrap, topics: Sequence[str]) -> Watch:
         watch = cls(bootstrap)
         for t in sorted(set(topics) - set(await missing_topics(bootstrap, topics))):
             async with TopicReader(bootstrap, t) as reader:

@@ -22,6 +22,7 @@ from dirigent.ops.audit import AUDIT_TOPIC
 from dirigent.saga import AdminAction
 from dirigent.transport import Publication, Publisher
 from dirigent.transport.reader import end_offset, partition_count, partition_for, read_partition
+from dirigent.transport.security import Bootstrap
 
 __all__ = ["AUDIT_TOPIC", "AdminOutcome", "request_action"]
 
@@ -53,7 +54,7 @@ class AdminOutcome:
 
 
 async def request_action(
-    bootstrap: str,
+    bootstrap: Bootstrap,
     group_id: str,
     saga_id: str,
     action: AdminAction,
@@ -91,7 +92,7 @@ async def request_action(
 
 
 async def _answer(
-    bootstrap: str, topic: str, partition: int, start: int, request_id: str, wait_s: float
+    bootstrap: Bootstrap, topic: str, partition: int, start: int, request_id: str, wait_s: float
 ) -> OpsAudit | None:
     try:
         reader = read_partition(bootstrap, topic, partition, start=start, follow=True)

@@ -19,6 +19,7 @@ from dirigent.events import (
     read_transitions,
 )
 from dirigent.transport.reader import partition_count, partition_for, read_partition
+from dirigent.transport.security import Bootstrap
 
 __all__ = ["HistoryEntry", "saga_history"]
 
@@ -53,7 +54,7 @@ class HistoryEntry:
 
 
 async def saga_history(
-    bootstrap: str, saga_id: str, *, transitions_topic: str, audit_topic: str
+    bootstrap: Bootstrap, saga_id: str, *, transitions_topic: str, audit_topic: str
 ) -> list[HistoryEntry]:
     """The saga's transitions and operator actions, oldest first."""
     entries = [*await _transitions(bootstrap, saga_id, transitions_topic),
@@ -61,14 +62,14 @@ async def saga_history(
     return sorted(entries, key=lambda e: (e.at, e.version or 0))
 
 
-async def _own_records(bootstrap: str, topic: str, saga_id: str) -> list[bytes]:
+async def _own_records(bootstrap: Bootstrap, topic: str, saga_id: str) -> list[bytes]:
     key = saga_id.encode()
     partition = partition_for(saga_id, await partition_count(bootstrap, topic))
     return [r.value or b"" async for r in read_partition(bootstrap, topic, partition)
             if r.key == key]  # fmt: skip
 
 
-async def _transition_records(bootstrap: str, topic: str, saga_id: str) -> list[bytes]:
+async def _transition_records(bootstrap: Bootstrap, topic: str, saga_id: str) -> list[bytes]:
     """Values of the saga's own transition records, and of every batch (which carries
     many sagas' transitions) on its partition."""
     key, batch = saga_id.encode(), SagaTransitionBatch.event_type.encode()
@@ -77,7 +78,7 @@ async def _transition_records(bootstrap: str, topic: str, saga_id: str) -> list[
             if r.key == key or (_TYPE, batch) in r.headers]  # fmt: skip
 
 
-async def _transitions(bootstrap: str, saga_id: str, topic: str) -> list[HistoryEntry]:
+async def _transitions(bootstrap: Bootstrap, saga_id: str, topic: str) -> list[HistoryEntry]:
     out = []
     mine = [t for value in await _transition_records(bootstrap, topic, saga_id)
             for t in read_transitions(_CODEC, value)]  # fmt: skip
@@ -92,7 +93,7 @@ async def _transitions(bootstrap: str, saga_id: str, topic: str) -> list[History
     return out
 
 
-async def _operator(bootstrap: str, saga_id: str, topic: str) -> list[HistoryEntry]:
+async def _operator(bootstrap: Bootstrap, saga_id: str, topic: str) -> list[HistoryEntry]:
     out = []
     for value in await _own_records(bootstrap, topic, saga_id):
         try:

@@ -19,6 +19,7 @@ from dirigent.saga.state import SagaState
 from dirigent.store.client import RedisClient
 from dirigent.store.saga_queries import read_sagas
 from dirigent.transport.reader import partition_count, partition_for
+from dirigent.transport.security import Bootstrap
 
 __all__ = ["SagaJoin", "SagaLookup"]
 
@@ -58,7 +59,12 @@ class SagaJoin:
     """Reads the sagas of dead letters from coordinator group ``group_id``."""
 
     def __init__(
-        self, redis: RedisClient, bootstrap: str, group_id: str, *, partitions: int | None = None
+        self,
+        redis: RedisClient,
+        bootstrap: Bootstrap,
+        group_id: str,
+        *,
+        partitions: int | None = None,
     ) -> None:
         self.redis = redis
         self.bootstrap = bootstrap

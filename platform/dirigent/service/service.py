@@ -35,6 +35,7 @@ from dirigent.transport import (
     ensure_topics,
     missing_topics,
 )
+from dirigent.transport.security import Bootstrap
 
 __all__ = ["Service"]
 
@@ -73,7 +74,7 @@ class Service:
         codec: AvroCodec,
         topics: Sequence[str],
         reply_topic: str,
-        bootstrap: str,
+        bootstrap: Bootstrap,
         redis: RedisClient,
         group_id: str | None = None,
         retry: HandlerRetry | None = None,

@@ -12,14 +12,18 @@ from dirigent.transport.producer import (
     SentRecord,
 )
 from dirigent.transport.publisher import Publication, Publisher
+from dirigent.transport.security import Bootstrap, KafkaEndpoint, KafkaSecurity
 
 __all__ = [
     "BatchConsumer",
+    "Bootstrap",
     "Compression",
     "ConsumerSettings",
     "FailedRecord",
     "Failure",
     "InboundRecord",
+    "KafkaEndpoint",
+    "KafkaSecurity",
     "OutgoingRecord",
     "ProducerSettings",
     "Publication",

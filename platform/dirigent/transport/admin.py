@@ -11,6 +11,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from dirigent.errors import TransportError
 from dirigent.transport._errors import map_kafka_errors
+from dirigent.transport._login import start_client
+from dirigent.transport.security import Bootstrap, kafka_options
 
 __all__ = ["TopicSpec", "delete_topics", "ensure_topics", "missing_topics"]
 
@@ -25,7 +27,7 @@ class TopicSpec:
     configs: dict[str, str] = field(default_factory=dict)
 
 
-async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> list[str]:
+async def ensure_topics(bootstrap: Bootstrap, specs: Iterable[TopicSpec]) -> list[str]:
     """Create the topics that do not exist yet; return the names created."""
     specs = list(specs)
     async with _admin(bootstrap, "topic administration") as admin:
@@ -49,7 +51,7 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> list[str]
     return [t.name for t in new]
 
 
-async def missing_topics(bootstrap: str, names: Iterable[str]) -> list[str]:
+async def missing_topics(bootstrap: Bootstrap, names: Iterable[str]) -> list[str]:
     """The ``names`` that do not exist on the cluster (fresh metadata from the broker)."""
     async with _admin(bootstrap, "listing topics") as admin:
         with map_kafka_errors(f"listing topics on {bootstrap}"):
@@ -57,7 +59,7 @@ async def missing_topics(bootstrap: str, names: Iterable[str]) -> list[str]:
     return [n for n in names if n not in existing]
 
 
-async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
+async def delete_topics(bootstrap: Bootstrap, names: Iterable[str]) -> None:
     """Delete topics (missing ones are ignored)."""
     async with _admin(bootstrap, "deleting topics") as admin:
         with map_kafka_errors(f"deleting topics on {bootstrap}"):
@@ -68,10 +70,9 @@ async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _admin(bootstrap: str, what: str):  # type: ignore[no-untyped-def]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    with map_kafka_errors(f"{what}: connecting an admin client to {bootstrap}"):
-        await admin.start()
+async def _admin(bootstrap: Bootstrap, what: str):  # type: ignore[no-untyped-def]
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
+    await start_client(admin, bootstrap, f"{what}: connecting an admin client to {bootstrap}")
     try:
         yield admin
     finally:

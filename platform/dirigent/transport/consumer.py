@@ -26,6 +26,8 @@ from dirigent.errors import TransportError
 from dirigent.transport import _records
 from dirigent.transport._errors import map_kafka_errors
 from dirigent.transport._lifecycle import Lifecycle
+from dirigent.transport._login import start_client
+from dirigent.transport.security import Bootstrap, kafka_options
 
 __all__ = [
     "BatchConsumer",
@@ -101,7 +103,7 @@ class BatchConsumer:
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: Bootstrap,
         topics: Sequence[str],
         *,
         group_id: str,
@@ -121,10 +123,12 @@ class BatchConsumer:
         _records.install()
         limits = _records.RecordLimits(max_batch_bytes=self.settings.max_batch_decompressed_bytes)
         try:
-            with map_kafka_errors(f"starting consumer {self.group_id} on {self.bootstrap}"):
+            what = f"starting consumer {self.group_id} on {self.bootstrap}"
+            with map_kafka_errors(what):
                 self._consumer = self._build()
-                with _records.limits_scope(limits):  # the fetch task starts in here
-                    await self._consumer.start()
+            with _records.limits_scope(limits):  # the fetch task starts in here
+                await start_client(self._consumer, self.bootstrap, what)
+            with map_kafka_errors(what):
                 self._subscribe()
         except BaseException:
             await self._stop_quietly()
@@ -141,7 +145,7 @@ class BatchConsumer:
         """aiokafka consumer options; dirigent never commits automatically."""
         s = self.settings
         return {
-            "bootstrap_servers": self.bootstrap,
+            **kafka_options(self.bootstrap),
             "group_id": self.group_id,
             "client_id": s.client_id,
             "enable_auto_commit": False,

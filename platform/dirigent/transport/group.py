@@ -15,6 +15,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
 from dirigent.transport._errors import map_kafka_errors
 from dirigent.transport.consumer import BatchConsumer, ConsumerSettings
+from dirigent.transport.security import Bootstrap
 
 __all__ = ["GroupConsumer", "RebalanceHook"]
 
@@ -46,7 +47,7 @@ class GroupConsumer(BatchConsumer):
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: Bootstrap,
         topics: Sequence[str],
         *,
         group_id: str,

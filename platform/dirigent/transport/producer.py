@@ -21,7 +21,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dirigent.errors import ConfigurationError, PublishFailed
 from dirigent.transport._errors import map_kafka_errors
 from dirigent.transport._lifecycle import Lifecycle
+from dirigent.transport._login import start_client
 from dirigent.transport.partitioner import CachedPartitioner
+from dirigent.transport.security import Bootstrap, kafka_options
 
 __all__ = ["Compression", "OutgoingRecord", "ProducerSettings", "RawProducer", "SentRecord"]
 
@@ -80,7 +82,7 @@ class RawProducer:
             sent = await producer.send(OutgoingRecord("t", b"v", key=b"k", headers=(("h", b"1"),)))
     """
 
-    def __init__(self, bootstrap: str, *, settings: ProducerSettings | None = None) -> None:
+    def __init__(self, bootstrap: Bootstrap, *, settings: ProducerSettings | None = None) -> None:
         self.bootstrap = bootstrap
         self.settings = settings or ProducerSettings()
         _check_compression(self.settings.compression)
@@ -93,8 +95,8 @@ class RawProducer:
             return
         try:
             self._producer = self._build()
-            with map_kafka_errors(f"connecting a producer to {self.bootstrap}", publish=True):
-                await self._producer.start()
+            what = f"connecting a producer to {self.bootstrap}"
+            await start_client(self._producer, self.bootstrap, what, publish=True)
         except BaseException:
             await self._stop_quietly()
             self._life.closing()
@@ -105,7 +107,7 @@ class RawProducer:
         s = self.settings
         try:
             return AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap,
+                **kafka_options(self.bootstrap),
                 client_id=s.client_id,
                 acks="all",
                 enable_idempotence=True,

@@ -12,6 +12,7 @@ from dirigent.events import AvroCodec, Event
 from dirigent.events.envelope import Envelope
 from dirigent.saga import SagaDefinition
 from dirigent.transport.producer import OutgoingRecord, ProducerSettings, RawProducer
+from dirigent.transport.security import Bootstrap
 
 __all__ = ["Publication", "Publisher"]
 
@@ -50,7 +51,7 @@ class Publisher:
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: Bootstrap,
         codec: AvroCodec,
         *,
         source: str,

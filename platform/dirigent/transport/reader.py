@@ -18,13 +18,15 @@ from aiokafka.partitioner import murmur2
 from dirigent.errors import TransportError
 from dirigent.transport import _records
 from dirigent.transport._errors import map_kafka_errors
+from dirigent.transport._login import start_client
 from dirigent.transport.consumer import InboundRecord, inbound
+from dirigent.transport.security import Bootstrap, kafka_options
 
 __all__ = ["end_offset", "partition_count", "partition_for", "read_partition", "read_topic"]
 
 
 async def read_topic(
-    bootstrap: str, topic: str, *, limit: int | None = None, timeout_s: float = 30.0
+    bootstrap: Bootstrap, topic: str, *, limit: int | None = None, timeout_s: float = 30.0
 ) -> list[InboundRecord]:
     """Every record of ``topic`` from the beginning up to its end now (or ``limit``).
 
@@ -34,8 +36,8 @@ async def read_topic(
     consumer = _consumer(bootstrap)
     try:
         tps = await _partitions(bootstrap, topic)
+        await start_client(consumer, bootstrap, f"reading topic {topic} on {bootstrap}")
         with map_kafka_errors(f"reading topic {topic} on {bootstrap}"):
-            await consumer.start()
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             ends: dict[TopicPartition, int] = await consumer.end_offsets(tps)
@@ -47,14 +49,14 @@ async def read_topic(
             await consumer.stop()
 
 
-async def partition_count(bootstrap: str, topic: str) -> int:
+async def partition_count(bootstrap: Bootstrap, topic: str) -> int:
     """The number of partitions of ``topic`` (``TransportError`` if it does not exist)."""
     return len(await _partitions(bootstrap, topic))
 
 
-def _consumer(bootstrap: str) -> Any:
+def _consumer(bootstrap: Bootstrap) -> Any:
     return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka_options(bootstrap),
         group_id=None,  # no group: nothing joins, nothing is ever committed
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -62,10 +64,11 @@ def _consumer(bootstrap: str) -> Any:
     )
 
 
-async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="dirigent-ops")
-    with map_kafka_errors(f"reading metadata of {topic} on {bootstrap}"):
-        await admin.start()
+async def _partitions(bootstrap: Bootstrap, topic: str) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap), client_id="dirigent-ops")
+    what = f"reading metadata of {topic} on {bootstrap}"
+    await start_client(admin, bootstrap, what)
+    with map_kafka_errors(what):
         try:
             [found] = await admin.describe_topics([topic])
         finally:
@@ -95,13 +98,13 @@ async def _drain(
     return records if limit is None else records[:limit]
 
 
-async def end_offset(bootstrap: str, topic: str, partition: int) -> int:
+async def end_offset(bootstrap: Bootstrap, topic: str, partition: int) -> int:
     """The offset the next record of ``topic[partition]`` will get."""
     consumer = _consumer(bootstrap)
     tp = TopicPartition(topic, partition)
     try:
+        await start_client(consumer, bootstrap, f"reading the end of {topic}[{partition}]")
         with map_kafka_errors(f"reading the end of {topic}[{partition}]"):
-            await consumer.start()
             ends: dict[TopicPartition, int] = await consumer.end_offsets([tp])
         return ends[tp]
     finally:
@@ -110,7 +113,7 @@ async def end_offset(bootstrap: str, topic: str, partition: int) -> int:
 
 
 async def read_partition(
-    bootstrap: str, topic: str, partition: int, *, start: int = 0, follow: bool = False
+    bootstrap: Bootstrap, topic: str, partition: int, *, start: int = 0, follow: bool = False
 ) -> AsyncGenerator[InboundRecord, None]:
     """The records of ``topic[partition]`` from offset ``start``, one at a time.
 
@@ -122,8 +125,8 @@ async def read_partition(
     consumer = _consumer(bootstrap)
     tp = TopicPartition(topic, partition)
     try:
+        await start_client(consumer, bootstrap, f"reading {topic}[{partition}] on {bootstrap}")
         with map_kafka_errors(f"reading {topic}[{partition}] on {bootstrap}"):
-            await consumer.start()
             consumer.assign([tp])
             consumer.seek(tp, start)
             end = (await consumer.end_offsets([tp]))[tp]

@@ -13,12 +13,14 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
 from dirigent.transport._errors import map_kafka_errors
+from dirigent.transport._login import start_client
+from dirigent.transport.security import Bootstrap, kafka_options
 
 __all__ = ["delete_records_before"]
 
 
 async def delete_records_before(
-    bootstrap: str, topic: str, before: Mapping[int, int]
+    bootstrap: Bootstrap, topic: str, before: Mapping[int, int]
 ) -> dict[int, int]:
     """Delete the records of ``topic`` before ``before[partition]``; the new log starts.
 
@@ -30,9 +32,10 @@ async def delete_records_before(
     if not before:
         return {}
     wanted = {TopicPartition(topic, p): RecordsToDelete(o) for p, o in before.items()}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="dirigent-ops")
-    with map_kafka_errors(f"deleting records of {topic} on {bootstrap}"):
-        await admin.start()
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap), client_id="dirigent-ops")
+    what = f"deleting records of {topic} on {bootstrap}"
+    await start_client(admin, bootstrap, what)
+    with map_kafka_errors(what):
         try:
             done = await admin.delete_records(wanted)
         finally:

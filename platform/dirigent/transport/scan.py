@@ -29,8 +29,10 @@ from dirigent.errors import TransportError
 from dirigent.transport import _records
 from dirigent.transport._errors import map_kafka_errors
 from dirigent.transport._lifecycle import Lifecycle
+from dirigent.transport._login import start_client
 from dirigent.transport.consumer import InboundRecord, inbound
 from dirigent.transport.reader import _partitions
+from dirigent.transport.security import Bootstrap, kafka_options
 
 __all__ = ["PartitionBounds", "TopicReader"]
 
@@ -57,7 +59,7 @@ class TopicReader:
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: Bootstrap,
         topic: str,
         *,
         stall_timeout_s: float = 60.0,
@@ -82,9 +84,10 @@ class TopicReader:
         _records.install()
         try:
             self._tps = await _partitions(self.bootstrap, self.topic)
-            with map_kafka_errors(f"reading topic {self.topic} on {self.bootstrap}"):
+            what = f"reading topic {self.topic} on {self.bootstrap}"
+            with map_kafka_errors(what):
                 self._consumer = AIOKafkaConsumer(
-                    bootstrap_servers=self.bootstrap,
+                    **kafka_options(self.bootstrap),
                     group_id=None,  # no group: nothing joins, nothing is ever committed
                     enable_auto_commit=False,
                     auto_offset_reset="earliest",
@@ -92,7 +95,7 @@ class TopicReader:
                     fetch_max_bytes=self._fetch_max_bytes,
                     max_partition_fetch_bytes=self._max_partition_fetch_bytes,
                 )
-                await self._consumer.start()
+            await start_client(self._consumer, self.bootstrap, what)
         except BaseException:
             await self._stop_quietly()
             self._life.closing()

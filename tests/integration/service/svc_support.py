@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from dirigent.events import Event, Record, SchemaCatalog, SingleObjectCodec
 from dirigent.events.catalog import parse_standalone
 from dirigent.service import HandlerRetry, Service
-from dirigent.transport import BatchConsumer, InboundRecord
+from dirigent.transport import BatchConsumer, Bootstrap, InboundRecord
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas" / "shop"
 
@@ -79,7 +79,7 @@ FAST = HandlerRetry(max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.05)
 
 
 def make_service(
-    bootstrap: str, redis: Redis, uid: str, topic: str, replies: str, **kw: Any
+    bootstrap: Bootstrap, redis: Redis, uid: str, topic: str, replies: str, **kw: Any
 ) -> Service:
     return Service(
         f"inventory-{uid}",
@@ -116,7 +116,7 @@ async def wait_for(cond: Callable[[], bool], timeout_s: float = 30.0, what: str 
 
 
 async def read_topic(
-    bootstrap: str, topic: str, count: int, *, timeout_s: float = 30.0, settle_s: float = 0.0
+    bootstrap: Bootstrap, topic: str, count: int, *, timeout_s: float = 30.0, settle_s: float = 0.0
 ) -> list[InboundRecord]:
     """At least ``count`` records of ``topic`` from the start (then ``settle_s`` more)."""
     out: list[InboundRecord] = []

@@ -92,8 +92,10 @@ def test_no_aiokafka_call_in_transport_is_left_unwrapped() -> None:
     import dirigent.transport as transport
 
     root = Path(transport.__file__).parent
+    # security.py awaits only the user's OAUTHBEARER token function (guarded there)
+    not_calls = {"security.py"}
     for path in root.glob("*.py"):
         text = path.read_text()
-        if "from aiokafka" in text and "await " in text:
+        if "from aiokafka" in text and "await " in text and path.name not in not_calls:
             assert "map_kafka_errors" in text, path.name
         assert "except KafkaError" not in text, path.name
