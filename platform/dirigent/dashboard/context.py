@@ -16,6 +16,7 @@ from dirigent.ops.dlt_session import SagaStoreRef
 from dirigent.ops.payload import PayloadCodec
 from dirigent.store.client import RedisClient, redis_client
 from dirigent.transport.reader import partition_count
+from dirigent.transport.security import Bootstrap
 
 __all__ = ["Dashboard", "dashboard", "open_dashboard", "templates"]
 
@@ -42,8 +43,8 @@ class Dashboard:
     redis: RedisClient
 
     @property
-    def bootstrap(self) -> str:
-        return self.settings.kafka_bootstrap
+    def bootstrap(self) -> Bootstrap:
+        return self.settings.kafka()
 
     @property
     def group_id(self) -> str:
@@ -76,7 +77,7 @@ async def open_dashboard(settings: Settings, config: DashboardSettings) -> Dashb
                 "the dashboard needs the saga topics' partition count: set "
                 "DIRIGENT_DASHBOARD_PARTITIONS or DIRIGENT_DASHBOARD_SAGA_TOPIC"
             )
-        partitions = await partition_count(settings.kafka_bootstrap, config.saga_topic)
+        partitions = await partition_count(settings.kafka(), config.saga_topic)
     redis = redis_client(settings.redis_url, settings.redis_security())
     return Dashboard(settings, config, partitions, redis)
 
