@@ -27,8 +27,9 @@ def test_a_slow_participant_opens_one_latency_anomaly_on_its_step_soon_after() -
 
 
 def test_an_anomaly_opens_once_and_closes_when_the_step_is_back_to_normal() -> None:
-    tf = Traffic(duration_s=3600, incidents=(Incident("broken", 1200, step="ship", failure_p=0.5),
-                                               Incident("fixed", 1800, step="ship", failure_p=-0.5)))  # fmt: skip
+    broken = Incident("broken", 1200, step="ship", failure_p=0.5)
+    fixed = Incident("fixed", 1800, step="ship", failure_p=-0.5)
+    tf = Traffic(duration_s=3600, incidents=(broken, fixed))
     failures = [a for a in run(tf) if a.metric == "failure_rate"]
     assert [a.status for a in failures] == ["open", "closed"]
     assert failures[0].anomaly_id == failures[1].anomaly_id
@@ -51,10 +52,15 @@ def test_a_lower_sensitivity_catches_a_smaller_change() -> None:
 def test_a_window_counts_rates_and_quantiles_of_its_outcomes() -> None:
     w = Windower(window_s=10)
     for i in range(10):
-        kind = OutcomeKind.FAILURE if i < 2 else OutcomeKind.TIMEOUT if i == 2 else OutcomeKind.SUCCESS
+        kind = (
+            OutcomeKind.FAILURE if i < 2 else OutcomeKind.TIMEOUT if i == 2 else OutcomeKind.SUCCESS
+        )
         w.add(StepOutcome("order", "pay", kind, 100.0 + i * 0.5, latency_s=float(i)))
     [s] = w.close(110.0)
     assert (s.outcomes, s.failure_rate, s.timeout_rate, s.throughput_per_s) == (10, 0.2, 0.1, 1.0)
-    assert s.latency_p50_s == 4.5 and s.latency_p99_s is not None and s.latency_p99_s > 8.9
+    assert s.latency_p50_s == 4.5
+    assert s.latency_p99_s is not None
+    assert s.latency_p99_s > 8.9
     [quiet] = w.close(120.0)
-    assert quiet.outcomes == 0 and quiet.latency_p95_s is None
+    assert quiet.outcomes == 0
+    assert quiet.latency_p95_s is None

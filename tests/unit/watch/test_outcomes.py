@@ -30,8 +30,9 @@ def test_a_failed_attempt_that_retries_is_a_failure_and_a_declined_step_compensa
     [retry] = r.read(tr(1.0, "RUNNING", "RUNNING", "pay", "reply:PaymentDeclined",
                         reason="step 'pay' attempt 1 failed: card declined"))  # fmt: skip
     assert retry.kind is OutcomeKind.FAILURE
-    kinds = [o.kind for o in r.read(tr(2.0, "RUNNING", "COMPENSATING", "pay",
-                                       "reply:PaymentDeclined", reason="step 'pay' failed"))]  # fmt: skip
+    declined = tr(2.0, "RUNNING", "COMPENSATING", "pay", "reply:PaymentDeclined",
+                  reason="step 'pay' failed")  # fmt: skip
+    kinds = [o.kind for o in r.read(declined)]
     assert kinds == [OutcomeKind.FAILURE, OutcomeKind.COMPENSATION]
 
 
