@@ -16,6 +16,7 @@ its output is advisory, so skipping one record loses no business data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,10 +24,11 @@ from dataclasses import dataclass, field
 from dirigent.errors import ContractError
 from dirigent.events import Anomaly, AvroCodec, SagaTransition, read_transitions
 from dirigent.observability import get_logger
-from dirigent.transport import BatchConsumer, InboundRecord, Publication, Publisher
+from dirigent.transport import BatchConsumer, InboundRecord, LagProbe, Publication, Publisher
 from dirigent.watch.core import StepWatch
 from dirigent.watch.detector import DetectorSettings
 from dirigent.watch.metrics import WatchMetrics
+from dirigent.watch.scaling import ScalingSignal
 
 __all__ = ["WatchOptions", "Watcher"]
 
@@ -44,6 +46,9 @@ class WatchOptions:
     window_s: float = 60.0
     lateness_s: float = 5.0
     detector: DetectorSettings = field(default_factory=DetectorSettings)
+    lag_groups: tuple[str, ...] = ()  # consumer groups to forecast lag and arrivals for
+    sample_s: float = 10.0
+    horizon_samples: int = 6
 
 
 class Watcher:
@@ -68,7 +73,22 @@ class Watcher:
         self._latest = 0.0  # newest transition's time: the watermark while catching up
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume, detect, publish, commit; returns once ``stop`` is set."""
+        """Consume, detect, publish, commit (and sample lags); returns once ``stop`` is set."""
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._detect(stop))
+            if self.options.lag_groups:
+                tasks.create_task(self._forecast(stop))
+
+    async def _forecast(self, stop: asyncio.Event) -> None:
+        o = self.options
+        signal = ScalingSignal(self.metrics, sample_s=o.sample_s, horizon=o.horizon_samples)
+        async with LagProbe(o.bootstrap) as probe:
+            while not stop.is_set():
+                signal.observe(await probe.sample(o.lag_groups))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=o.sample_s)
+
+    async def _detect(self, stop: asyncio.Event) -> None:
         o = self.options
         consumer = BatchConsumer(o.bootstrap, [o.transitions_topic], group_id=o.group_id)
         async with consumer, Publisher(o.bootstrap, self.codec, source="dirigent-watch") as pub:
