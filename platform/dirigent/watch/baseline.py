@@ -47,6 +47,11 @@ class Baseline:
         """Accept ``value`` as normal."""
         self._values.append(value)
 
+    def reset(self, values: list[float]) -> None:
+        """Forget the history: ``values`` are normal now."""
+        self._values.clear()
+        self._values.extend(values)
+
     def score(self, value: float, n: int) -> Score:
         """``value`` (from a window of ``n`` outcomes) against normal."""
         med = statistics.median(self._values)

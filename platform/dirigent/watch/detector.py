@@ -1,16 +1,21 @@
 """Online anomaly detection over closed windows, with cold start and hysteresis (pure).
 
 For each (saga type, step, metric) a ``Baseline`` scores each window (a robust z-score)
-and an EWMA of the score smooths it. An anomaly **opens** when one window scores at least
-``2 * sensitivity`` (a sharp break) or the EWMA of the score reaches ``sensitivity`` (a
-sustained or creeping drift); no score is taken before ``min_windows`` normal windows
-(cold start). It stays open, once, until ``clear_windows`` windows in a row score under
-``sensitivity / 2``, then **closes**. Windows are added to the baseline only while no
-anomaly is open on that metric, so an incident does not become the new normal.
+and a one-sided CUSUM accumulates what the scores exceed ``sensitivity / 4`` (the allowance) by. An
+anomaly **opens** when one window scores at least ``2 * sensitivity`` (a sharp break) or
+the CUSUM reaches ``2 * sensitivity`` (a sustained or creeping drift: a slow leak whose
+every window is only a little off); no score is taken before ``min_windows`` normal windows
+(cold start). It stays open, once, until the mean score of the last ``clear_windows`` windows is
+back under the allowance, then **closes**. A window joins the baseline only while no anomaly
+is open on its metric and, for rates and latency, only if it scored under
+``sensitivity / 2``: an incident, or a slow leak, does not become the new normal. A
+change that lasts ``adopt_windows`` becomes it: the anomaly closes and the baseline is
+the values seen while it was open.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,18 +43,18 @@ class DetectorSettings:
     sensitivity: float = 4.0
     min_windows: int = 10
     history: int = 60
-    clear_windows: int = 2
+    clear_windows: int = 5
     min_outcomes: int = 5  # a rate over fewer outcomes says too little
-    ewma_alpha: float = 0.4
+    adopt_windows: int = 60  # open this long: close it and take the new level as normal
 
 
 @dataclass(slots=True)
 class _Track:
     baseline: Baseline
-    ewma: float = 0.0
+    drift: float = 0.0
     open: Anomaly | None = None
-    calm: int = 0
-    peak: Score | None = None
+    calm: deque[float] = field(default_factory=deque)  # scores of the last windows
+    during: list[float] = field(default_factory=list)  # values while open
 
 
 @dataclass(slots=True)
@@ -98,19 +103,24 @@ class Detector:
         signed = score.z if "high" in directions else -score.z
         if directions == ("high", "low"):
             signed = abs(score.z)
-        t.ewma = s.ewma_alpha * max(signed, 0.0) + (1 - s.ewma_alpha) * t.ewma
+        t.drift = max(0.0, t.drift + signed - s.sensitivity / 4)  # one-sided CUSUM
         if t.open is None:
-            if signed >= 2 * s.sensitivity or t.ewma >= s.sensitivity:
-                t.open, t.calm = self._anomaly(w, metric, score, "open", w.start), 0
+            if signed >= 2 * s.sensitivity or t.drift >= 2 * s.sensitivity:
+                t.open = self._anomaly(w, metric, score, "open", w.start)
+                t.calm = deque(maxlen=s.clear_windows)
                 return t.open
-            t.baseline.add(value)
+            if signed < s.sensitivity / 2 or t.baseline.kind == MetricKind.COUNT_PER_S:
+                t.baseline.add(value)  # a creeping rate or latency must not become normal
             return None
-        t.calm = t.calm + 1 if signed < s.sensitivity / 2 else 0
-        if t.calm < s.clear_windows:
+        t.calm.append(signed)
+        t.during.append(value)
+        if len(t.during) >= s.adopt_windows:  # a lasting change: it is the new normal
+            t.baseline.reset(t.during[-s.history :])
+        elif len(t.calm) < s.clear_windows or sum(t.calm) / len(t.calm) >= s.sensitivity / 4:
             return None
         since = t.open.since.timestamp()
         closed = self._anomaly(w, metric, score, "closed", since, t.open.anomaly_id)
-        t.open, t.calm, t.ewma = None, 0, 0.0
+        t.open, t.drift, t.during = None, 0.0, []
         return closed
 
     def _anomaly(self, w: WindowSummary, metric: str, score: Score, status: str,
