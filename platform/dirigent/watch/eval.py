@@ -93,7 +93,14 @@ _KINDS = (
      ("handlers.py:authorize",)),
     ("KeyError", "sku 'SKU-{n}' not found in warehouse 'wh-{a}'",
      ("handlers.py:reserve", "catalog.py:lookup")),
+    # the same words from another code path: only the stack tells them apart
+    ("KeyError", "sku 'SKU-{n}' not found in warehouse 'wh-{a}'",
+     ("handlers.py:price", "pricing.py:quote", "cache.py:get")),
+    # one incident whose message sometimes carries a suffix (another word count)
+    ("GatewayTimeout", "gateway 10.0.3.{a}:8443 timed out after {ms} ms charging order "
+     "'ord-{n}' (circuit half-open)", ("handlers.py:authorize", "gateway.py:charge")),
 )  # fmt: skip
+_TRUE_KINDS = 6  # the last entry is the first kind again
 
 
 def clustering(n: int, seed: int) -> tuple[float, int, int, int]:
@@ -104,6 +111,7 @@ def clustering(n: int, seed: int) -> tuple[float, int, int, int]:
     for _ in range(n):
         k = rng.randrange(len(_KINDS))
         cls, text, fr = _KINDS[k]
+        k = 0 if k == len(_KINDS) - 1 else k
         msg = text.format(a=rng.randint(1, 250), ms=rng.randint(2900, 3100),
                           n=rng.randint(1, 99999), hex=f"{rng.getrandbits(40):010x}")  # fmt: skip
         stack = "".join(f'  File "/app/{f.split(":")[0]}", line {rng.randint(10, 99)}, '
@@ -112,7 +120,7 @@ def clustering(n: int, seed: int) -> tuple[float, int, int, int]:
         p = miner.add(cls, msg, stack)
         truth.setdefault(p.pattern_id, Counter())[k] += 1
     purity = sum(max(c.values()) for c in truth.values()) / n
-    return purity, len(miner.patterns()), len(_KINDS), len(messages)
+    return purity, len(miner.patterns()), _TRUE_KINDS, len(messages)
 
 
 def table(rows: Sequence[Sequence[str]], head: Sequence[str]) -> str:
@@ -142,7 +150,7 @@ def report(*, hours: float = 8.0, seeds: Sequence[int] = (11, 12, 13)) -> str:
                               "delays (slow, deploy, surge, leak)"]), ""]  # fmt: skip
     purity, found, kinds, distinct = clustering(2000, seed=5)
     head = ["purity", "patterns found", "true kinds", "distinct exact messages"]
-    parts += ["Failure-pattern clustering of 2,000 mixed dead letters (5 true kinds, seed 5):", "",
+    parts += ["Failure-pattern clustering of 2,000 mixed dead letters (seed 5):", "",
               table([[f"{purity:.3f}", str(found), str(kinds), str(distinct)]], head)]  # fmt: skip
     return "\n".join(parts) + "\n"
 
