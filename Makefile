@@ -103,9 +103,10 @@ demo: deps venv
 bench: dev-up
 	$(PY) -m bench $(BENCH_ARGS)
 
-# Pure and seeded (no Kafka): the detector core and the pattern miner, ~30 s on one core.
-eval-anomaly: venv
-	$(PY) -m dirigent.watch.eval --write docs/anomaly.md $(EVAL_ARGS)
+# Seeded: the detector core and the pattern miner (~1 min on one core), and the incidents
+# replayed through the local Kafka and a real Watcher.
+eval-anomaly: dev-up
+	$(PY) -m dirigent.watch.eval --write docs/anomaly.md --kafka 127.0.0.1:9092 $(EVAL_ARGS)
 
 # Not in CI: builds the Temporal CLI from Go modules once (.dirigent/tools/, a few minutes);
 # if that (or the SDK's install) cannot be done it says why and the other peers still run.

@@ -71,6 +71,7 @@ class Watcher:
         self.clock = clock
         self.skipped = 0
         self._latest = 0.0  # newest transition's time: the watermark while catching up
+        self.idle_turns = 0  # turns that found nothing new (caught up), after publishing
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume, detect, publish, commit (and sample lags); returns once ``stop`` is set."""
@@ -102,6 +103,7 @@ class Watcher:
                 found.extend(self.watch.tick(now - o.lateness_s))
                 await self._publish(pub, found)
                 await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batch.items()})
+                self.idle_turns += not batch
 
     def _feed(self, r: InboundRecord) -> list[Anomaly]:
         transitions = self._decode(r)
