@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dirigent.errors import ContractError
+from dirigent.errors import ContractError, DirigentError
 from dirigent.events import Anomaly, AvroCodec, SagaTransition, read_transitions
 from dirigent.observability import get_logger
 from dirigent.transport import BatchConsumer, InboundRecord, LagProbe, Publication, Publisher
@@ -83,11 +83,15 @@ class Watcher:
     async def _forecast(self, stop: asyncio.Event) -> None:
         o = self.options
         signal = ScalingSignal(self.metrics, sample_s=o.sample_s, horizon=o.horizon_samples)
-        async with LagProbe(o.bootstrap) as probe:
-            while not stop.is_set():
-                signal.observe(await probe.sample(o.lag_groups))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=o.sample_s)
+        while not stop.is_set():
+            try:
+                async with LagProbe(o.bootstrap) as probe:
+                    while not stop.is_set():
+                        signal.observe(await probe.sample(o.lag_groups))
+                        await _wait(stop, o.sample_s)
+            except DirigentError as exc:  # the forecast pauses; detection carries on
+                log.warning("watch.forecast_paused", error=str(exc), retry_in_s=o.sample_s)
+                await _wait(stop, o.sample_s)
 
     async def _detect(self, stop: asyncio.Event) -> None:
         o = self.options
@@ -136,3 +140,8 @@ class Watcher:
             self.metrics.anomaly(a)
             log.info("watch.anomaly", status=a.status, saga_type=a.saga_type,
                      step=a.step, metric=a.metric, value=a.value, score=a.score)  # fmt: skip
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
