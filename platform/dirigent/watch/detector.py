@@ -52,6 +52,7 @@ class DetectorSettings:
 class _Track:
     baseline: Baseline
     drift: float = 0.0
+    drift_since: float = 0.0  # start of the window where the CUSUM last left zero
     open: Anomaly | None = None
     calm: deque[float] = field(default_factory=deque)  # scores of the last windows
     during: list[float] = field(default_factory=list)  # values while open
@@ -103,10 +104,13 @@ class Detector:
         signed = score.z if "high" in directions else -score.z
         if directions == ("high", "low"):
             signed = abs(score.z)
+        if t.drift == 0.0:
+            t.drift_since = w.start
         t.drift = max(0.0, t.drift + signed - s.sensitivity / 4)  # one-sided CUSUM
         if t.open is None:
             if signed >= 2 * s.sensitivity or t.drift >= 2 * s.sensitivity:
-                t.open = self._anomaly(w, metric, score, "open", w.start)
+                since = w.start if signed >= 2 * s.sensitivity else t.drift_since
+                t.open = self._anomaly(w, metric, score, "open", since)
                 t.calm = deque(maxlen=s.clear_windows)
                 return t.open
             if signed < s.sensitivity / 2 or t.baseline.kind == MetricKind.COUNT_PER_S:

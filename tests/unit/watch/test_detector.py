@@ -64,3 +64,12 @@ def test_a_window_counts_rates_and_quantiles_of_its_outcomes() -> None:
     [quiet] = w.close(120.0)
     assert quiet.outcomes == 0
     assert quiet.latency_p95_s is None
+
+
+def test_a_slow_leak_opens_on_the_accumulated_drift_and_says_since_when() -> None:
+    leak = Incident("leak", 1800, step="reserve", timeout_p=0.05, ramp_s=1800)
+    tf = Traffic(duration_s=4200, incidents=(leak,))
+    [first, *_] = [a for a in run(tf) if a.status == "open" and a.metric == "timeout_rate"]
+    assert first.step == "reserve"
+    assert first.score < 2 * DetectorSettings().sensitivity  # no single window was a break
+    assert 1800 - 60 <= first.since.timestamp() - tf.epoch < first.at.timestamp() - tf.epoch - 60
