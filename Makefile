@@ -11,7 +11,7 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: help deps venv dev-up dev-down dev-status test test-unit test-integration test-heavy test-faults chaos \
-        lint typecheck check demo bench bench-peers deploy-check clean
+        lint typecheck check demo bench bench-peers eval-anomaly deploy-check clean
 
 help:
 	@echo "make test        unit + integration tests against real Kafka and Redis"
@@ -22,6 +22,7 @@ help:
 	@echo "make test-faults fault profile (own Kafka+Redis, SIGKILLs, poison; a few minutes)"
 	@echo "make chaos       long seeded fault run with a table (CHAOS_SEED=..., ~8 min, stops by 25)"
 	@echo "make bench       saga throughput benchmark"
+	@echo "make eval-anomaly seeded incidents through the anomaly detector; table in docs/anomaly.md"
 	@echo "make bench-peers the same saga on dirigent, faust-streaming and Temporal (not in CI)"
 	@echo "make deploy-check hadolint, helm lint/template | kubeconform, actionlint (not in make test:"
 	@echo "                 builds helm, kubeconform, actionlint from Go modules once, ~10 min on 2 cores)"
@@ -101,6 +102,11 @@ demo: deps venv
 # Starts the local stack if needed (as make demo does). Options: BENCH_ARGS="--fsync-always"
 bench: dev-up
 	$(PY) -m bench $(BENCH_ARGS)
+
+# Seeded: the detector core and the pattern miner (~1 min on one core), and the incidents
+# replayed through the local Kafka and a real Watcher.
+eval-anomaly: dev-up
+	$(PY) -m dirigent.watch.eval --write docs/anomaly.md --kafka 127.0.0.1:9092 $(EVAL_ARGS)
 
 # Not in CI: builds the Temporal CLI from Go modules once (.dirigent/tools/, a few minutes);
 # if that (or the SDK's install) cannot be done it says why and the other peers still run.

@@ -33,7 +33,7 @@ def test_unknown_names_raise_attribute_error() -> None:
 SUBPACKAGES = [
     "dirigent.coordinator", "dirigent.errors", "dirigent.events", "dirigent.ops",
     "dirigent.saga", "dirigent.service", "dirigent.store", "dirigent.testing",
-    "dirigent.transport",
+    "dirigent.transport", "dirigent.watch",
 ]  # fmt: skip
 
 

@@ -22,6 +22,7 @@ _COMMANDS: dict[str, str] = {
     "dlt": "dirigent.cli.dlt:dlt",
     "saga": "dirigent.cli.saga:saga",
     "schemas": "dirigent.cli.schemas:schemas",
+    "watch": "dirigent.cli.watch:watch",
 }
 
 

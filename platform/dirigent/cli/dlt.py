@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -25,10 +25,11 @@ from dirigent.cli.dlt_replay import replay
 from dirigent.config import Settings
 from dirigent.ops.dlt_filter import DltFilter
 from dirigent.ops.dlt_groups import GroupCounter
-from dirigent.ops.dlt_render import dead_letters_table, groups_table
+from dirigent.ops.dlt_render import dead_letters_table, groups_table, similar_table
 from dirigent.ops.dlt_scan import Found
 from dirigent.ops.dlt_session import SagaStoreRef, open_session
 from dirigent.ops.dlt_show import describe
+from dirigent.ops.dlt_similar import SimilarCounter
 from dirigent.ops.payload import PayloadCodec
 
 __all__ = ["dlt"]
@@ -106,18 +107,25 @@ def _row(found: Found) -> dict[str, Any]:
 @click.argument("topic")
 @filter_options
 @saga_options
+@click.option("--similar", is_flag=True, help="Group by failure pattern (message template and "
+              "stack similarity) instead of exact fingerprint.")  # fmt: skip
 @json_option
 @with_progress
 def groups(topic: str, group_id: str, partitions: int | None, saga_topic: str | None,
-           as_json: bool, progress: ConsoleProgress, **filters: Any) -> None:  # fmt: skip
+           similar: bool, as_json: bool, progress: ConsoleProgress,
+           **filters: Any) -> None:  # fmt: skip
     """Count the dead letters of TOPIC by fingerprint (one kind of failure each).
 
     `open` counts those neither replayed nor judged dead; `returned` those that are
-    replayed records which failed again.
+    replayed records which failed again. With --similar, one row per failure pattern:
+    messages that differ only in ids, numbers or quoted values are one group.
     """
     f = build_filter(**filters)
-    counter, scanned = run(_groups(topic, f, _store(f, group_id, partitions, saga_topic),
-                                    progress))  # fmt: skip
+    store = _store(f, group_id, partitions, saga_topic)
+    if similar:
+        _similar(topic, f, store, progress, as_json=as_json)
+        return
+    counter, scanned = run(_groups(topic, f, store, progress, GroupCounter()))
     found = counter.groups()
     if as_json:
         click.echo(json.dumps([g.to_dict() for g in found], indent=2))
@@ -128,9 +136,26 @@ def groups(topic: str, group_id: str, partitions: int | None, saga_topic: str | 
     console.print(groups_table(found, title, width=console.width))
 
 
-async def _groups(topic: str, f: DltFilter, store: SagaStoreRef | None,
-                  progress: ConsoleProgress) -> tuple[GroupCounter, int]:  # fmt: skip
-    counter = GroupCounter()
+def _similar(topic: str, f: DltFilter, store: SagaStoreRef | None, progress: ConsoleProgress,
+             *, as_json: bool) -> None:  # fmt: skip
+    counter, scanned = run(_groups(topic, f, store, progress, SimilarCounter()))
+    found = counter.groups()
+    if as_json:
+        click.echo(json.dumps([g.to_dict() for g in found], indent=2))
+        return
+    console = Console()
+    title = (f"{topic}: {counter.total} dead letter(s) of {scanned} read, "
+             f"{len(found)} pattern(s)")  # fmt: skip
+    console.print(similar_table(found, title, width=console.width))
+
+
+_Counter = TypeVar("_Counter", GroupCounter, SimilarCounter)
+
+
+async def _groups(
+    topic: str, f: DltFilter, store: SagaStoreRef | None, progress: ConsoleProgress,
+    counter: _Counter,
+) -> tuple[_Counter, int]:  # fmt: skip
     async with open_session(Settings().kafka(), topic, store=store,
                             progress=progress) as session:  # fmt: skip
         scan = session.scan(f)

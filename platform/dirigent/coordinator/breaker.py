@@ -61,6 +61,13 @@ class Breaker:
         if failures >= self.threshold and failures * 2 >= len(self._outcomes):
             self.opened_at, self.probe_sent = now, False
 
+    def trip(self, now: float) -> bool:
+        """Open now if closed (advice from outside, e.g. an anomaly); whether it opened."""
+        if self.opened_at is not None:
+            return False
+        self.opened_at, self.probe_sent = now, False
+        return True
+
     def _record(self, now: float, *, ok: bool) -> None:
         self._outcomes.append((now, ok))
         while self._outcomes and self._outcomes[0][0] < now - self.window_s:

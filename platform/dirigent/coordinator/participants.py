@@ -35,5 +35,9 @@ class ParticipantHealth:
     def timed_out(self, participant: str, now: float) -> None:
         self.breakers[participant].failure(now)
 
+    def trip(self, participant: str, now: float) -> bool:
+        """Open ``participant``'s breaker early (opt-in advice); whether it opened."""
+        return self.breakers[participant].trip(now)
+
     def states(self, now: float) -> dict[str, BreakerState]:
         return self.breakers.states(now)

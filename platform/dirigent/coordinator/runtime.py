@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from dirigent.config import Settings
+from dirigent.coordinator.advice import BreakerAdvice, step_participants
 from dirigent.coordinator.assembly import (
     Parts,
     admin_topics,
@@ -166,19 +167,33 @@ class Coordinator:
         await p.consumer.start()
         log.info("coordinator started", id=self.id, topics=self.topology.input_topics)
         relay = asyncio.create_task(p.relay.run(p.ownership.numbers), name="outbox-relay")
+        advice = self._advice()
         try:
             self.started.set()
             await self._loop(p, relay)
             for number in sorted(p.ownership.numbers()):
                 await p.relay.flush_safely(number)
         finally:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
+            for task in (relay, advice):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await p.consumer.close()
             if server is not None:
                 await server.close()
         log.info("coordinator stopped", id=self.id)
+
+    def _advice(self) -> asyncio.Task[None] | None:
+        """Opt-in (``breaker_advice``): breakers opened early on ``dirigent watch``'s word."""
+        c = self.config
+        if not c.breaker_advice:
+            return None
+        advice = BreakerAdvice(self.health, step_participants(self.topology), clock=self.clock,
+                               max_age_s=c.breaker_advice_max_age_s)  # fmt: skip
+        run = advice.run(self.settings.kafka(), c.anomalies_topic,
+                         f"{c.group_id}.advice.{self.id}")  # fmt: skip
+        return asyncio.create_task(run, name="breaker-advice")
 
     async def _loop(self, p: Parts, relay: asyncio.Task[None]) -> None:
         backoff = 0.1

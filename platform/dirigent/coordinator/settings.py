@@ -41,6 +41,11 @@ class CoordinatorSettings(BaseSettings):
     max_outbox: int = 100_000
     breaker_failure_threshold: int = 5
     breaker_reset_s: float = 10.0
+    # Opt-in: open a participant's breaker when ``dirigent watch`` reports its step timing
+    # out or slowing down (``anomalies_topic``); anomalies older than the max age are old news.
+    breaker_advice: bool = False
+    anomalies_topic: str = "dirigent.anomalies"
+    breaker_advice_max_age_s: float = 120.0
     # How long a command that has not left the outbox (an open breaker holds it, or the
     # broker is away) keeps its step timeout on hold; past that the timeout runs again.
     unsent_hold_s: float = 60.0

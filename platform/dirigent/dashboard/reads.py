@@ -12,6 +12,7 @@ from dirigent.ops.dlt_filter import DltFilter
 from dirigent.ops.dlt_groups import FingerprintGroup, GroupCounter
 from dirigent.ops.dlt_scan import Found
 from dirigent.ops.dlt_session import open_session
+from dirigent.ops.dlt_similar import SimilarCounter, SimilarGroup
 from dirigent.ops.saga_history import HistoryEntry, saga_history
 from dirigent.ops.saga_select import Selection
 from dirigent.ops.sagas import SagaView
@@ -124,16 +125,18 @@ class DltGroups:
     total: int
     scanned: int
     groups: list[FingerprintGroup]
+    patterns: list[SimilarGroup] = field(default_factory=list)  # by template and stack
 
 
 async def dlt_groups(d: Dashboard, topic: str) -> DltGroups:
-    counter = GroupCounter()
+    counter, similar = GroupCounter(), SimilarCounter()
     async with open_session(d.bootstrap, topic) as session:
         scan = session.scan(DltFilter())
         async for batch in scan.batches():
             for x in batch:
                 counter.add(x.letter, x.accounting)
-    return DltGroups(topic, counter.total, scan.scanned, counter.groups())
+                similar.add(x.letter, x.accounting)
+    return DltGroups(topic, counter.total, scan.scanned, counter.groups(), similar.groups())
 
 
 async def dlt_records(d: Dashboard, topic: str, fingerprint: str, *, limit: int) -> list[Found]:

@@ -14,6 +14,7 @@ which services do not need at runtime).
 
 from dirigent.events.builtin import (
     BUILTIN_SCHEMAS,
+    Anomaly,
     OpsAudit,
     SagaAdmin,
     SagaTransition,
@@ -32,6 +33,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "HEADERS",
     "SINGLE_OBJECT_MAGIC",
+    "Anomaly",
     "AvroCodec",
     "AvroSchema",
     "Envelope",

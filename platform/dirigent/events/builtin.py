@@ -1,4 +1,5 @@
-"""dirigent's own records (saga transitions, operator audit), bound to the packaged schemas."""
+"""dirigent's own records (saga transitions, operator audit, anomalies), bound to the packaged
+schemas."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from pathlib import Path
 
 from dirigent.events.model import Event
 
-__all__ = ["BUILTIN_SCHEMAS", "OpsAudit", "SagaAdmin", "SagaTransition", "SagaTransitionBatch"]
+__all__ = [
+    "BUILTIN_SCHEMAS",
+    "Anomaly",
+    "OpsAudit",
+    "SagaAdmin",
+    "SagaTransition",
+    "SagaTransitionBatch",
+]
 
 BUILTIN_SCHEMAS = Path(str(files("dirigent.events") / "avro"))
 
@@ -59,3 +67,23 @@ class SagaAdmin(Event, schema=BUILTIN_SCHEMAS / "SagaAdmin.avsc"):
     who: str
     why: str
     requested_at: datetime
+
+
+class Anomaly(Event, schema=BUILTIN_SCHEMAS / "Anomaly.avsc"):
+    """A step behaving unlike its recent past (topic ``dirigent.anomalies``)."""
+
+    anomaly_id: str
+    status: str
+    saga_type: str
+    step: str
+    metric: str
+    direction: str
+    value: float
+    baseline: float
+    scale: float
+    score: float
+    window_s: float
+    since: datetime
+    at: datetime
+    detector: str = "robust_z"
+    participant: str | None = None

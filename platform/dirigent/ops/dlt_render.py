@@ -107,6 +107,21 @@ _GROUP_COLUMNS = (
 )  # fmt: skip
 
 
+_SIMILAR_COLUMNS = (
+    _Column("count", lambda g: str(g.count), identifying=True),
+    _Column("open", lambda g: str(g.open), identifying=True),
+    _Column("error", lambda g: short_class(g.error_class), max_width=18),
+    _Column("fingerprints", lambda g: str(len(g.fingerprints)), from_width=NARROW),
+    _Column("topics", lambda g: ", ".join(g.topics), from_width=WIDE, max_width=40),
+    _Column("template", lambda g: g.template, flexible=True),
+)  # fmt: skip
+
+
+def similar_table(groups: Sequence[Any], title: str | None, *, width: int = 80) -> Table:
+    """One row per failure pattern (``SimilarGroup``): its masked message template."""
+    return _table(_SIMILAR_COLUMNS, groups, title, width)
+
+
 def groups_table(
     groups: Sequence[FingerprintGroup], title: str | None, *, width: int = 80
 ) -> Table:

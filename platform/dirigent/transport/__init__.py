@@ -4,6 +4,7 @@ from dirigent.transport.admin import TopicSpec, delete_topics, ensure_topics, mi
 from dirigent.transport.consumer import BatchConsumer, ConsumerSettings, InboundRecord
 from dirigent.transport.deadletter import Failure, dead_letter_record, dlt_topic, fingerprint
 from dirigent.transport.dlt_sender import FailedRecord, send_dead_letters
+from dirigent.transport.lag_probe import GroupLag, LagProbe
 from dirigent.transport.producer import (
     Compression,
     OutgoingRecord,
@@ -21,9 +22,11 @@ __all__ = [
     "ConsumerSettings",
     "FailedRecord",
     "Failure",
+    "GroupLag",
     "InboundRecord",
     "KafkaEndpoint",
     "KafkaSecurity",
+    "LagProbe",
     "OutgoingRecord",
     "ProducerSettings",
     "Publication",
