@@ -7,8 +7,10 @@
 #   3. helm template  per values file, piped into kubeconform -strict against the
 #                     Kubernetes $K8S_VERSION schemas and the CRDs the chart uses
 #                     (ServiceMonitor, PrometheusRule, ScaledObject): nothing is skipped
-#   4. refusals       the chart refuses KEDA and HPA together and config keys that are
-#                     not DIRIGENT_* names; kubeconform refuses a manifest with a wrong type
+#   4. refusals       the chart refuses KEDA and HPA together, config keys that are
+#                     not DIRIGENT_* names and secrets in the ConfigMap (a *_PASSWORD,
+#                     *_SECRET or *_TOKEN key, a redis.url with user:password@);
+#                     kubeconform refuses a manifest with a wrong type
 #                     (proof that the schemas are not vacuous)
 #   5. actionlint     deploy/ci/github-actions/saga-ci.yml (with shellcheck on run: steps),
 #                     and shellcheck on these scripts
@@ -113,6 +115,10 @@ refused "KEDA and HPA together" "enable keda or hpa, not both" \
     --set coordinator.autoscaling.keda.enabled=true --set coordinator.autoscaling.hpa.enabled=true
 refused "a config key that is no DIRIGENT_ name" "keys are environment variable names" \
   helm template dirigent "$CHART" --kube-version "$K8S_VERSION" --set config.KAFKA_URL=x
+refused "a password in the ConfigMap" "is a secret: put it in the Secret" \
+  helm template dirigent "$CHART" --kube-version "$K8S_VERSION" --set config.DIRIGENT_REDIS_PASSWORD=x
+refused "a Redis URL with a password in the ConfigMap" "redis.url carries user:password@" \
+  helm template dirigent "$CHART" --kube-version "$K8S_VERSION" --set redis.url=rediss://u:p@redis:6380/0
 wrong_type="$(mktemp --suffix=.yaml)"  # kubeconform reads .yaml files only
 trap 'rm -f "$wrong_type"' EXIT
 helm template dirigent "$CHART" --kube-version "$K8S_VERSION" \

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.unit.deploy.settings_names import PENDING, known_env_names
+from tests.unit.deploy.settings_names import known_env_names
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 COMPOSE = DEPLOY / "docker-compose.yml"
@@ -87,7 +87,7 @@ def test_containers_reach_kafka_on_the_listener_it_advertises(services: dict[str
 
 
 def test_environment_names_are_dirigent_settings(services: dict[str, Any]) -> None:
-    known = known_env_names() | PENDING
+    known = known_env_names()
     for name, service in services.items():
         for key in service.get("environment", {}):
             if key.startswith("DIRIGENT_"):
