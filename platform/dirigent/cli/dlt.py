@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -123,30 +124,25 @@ def groups(topic: str, group_id: str, partitions: int | None, saga_topic: str | 
     f = build_filter(**filters)
     store = _store(f, group_id, partitions, saga_topic)
     if similar:
-        _similar(topic, f, store, progress, as_json=as_json)
+        patterns, scanned = run(_groups(topic, f, store, progress, SimilarCounter()))
+        _print_groups(topic, patterns.total, scanned, patterns.groups(), "pattern",
+                      similar_table, as_json=as_json)  # fmt: skip
         return
     counter, scanned = run(_groups(topic, f, store, progress, GroupCounter()))
-    found = counter.groups()
+    _print_groups(topic, counter.total, scanned, counter.groups(), "fingerprint",
+                  groups_table, as_json=as_json)  # fmt: skip
+
+
+def _print_groups(topic: str, total: int, scanned: int, found: Sequence[Any], unit: str,
+                  table: Callable[..., Any], *, as_json: bool) -> None:  # fmt: skip
+    """Groups as JSON or as a table titled with what was read and found."""
     if as_json:
         click.echo(json.dumps([g.to_dict() for g in found], indent=2))
         return
     console = Console()
-    title = (f"{topic}: {counter.total} dead letter(s) of {scanned} read, "
-             f"{len(found)} fingerprint(s)")  # fmt: skip
-    console.print(groups_table(found, title, width=console.width))
-
-
-def _similar(topic: str, f: DltFilter, store: SagaStoreRef | None, progress: ConsoleProgress,
-             *, as_json: bool) -> None:  # fmt: skip
-    counter, scanned = run(_groups(topic, f, store, progress, SimilarCounter()))
-    found = counter.groups()
-    if as_json:
-        click.echo(json.dumps([g.to_dict() for g in found], indent=2))
-        return
-    console = Console()
-    title = (f"{topic}: {counter.total} dead letter(s) of {scanned} read, "
-             f"{len(found)} pattern(s)")  # fmt: skip
-    console.print(similar_table(found, title, width=console.width))
+    title = (f"{topic}: {total} dead letter(s) of {scanned} read, "
+             f"{len(found)} {unit}(s)")  # fmt: skip
+    console.print(table(found, title, width=console.width))
 
 
 _Counter = TypeVar("_Counter", GroupCounter, SimilarCounter)

@@ -193,3 +193,29 @@ async def test_reader_streams_partitions_and_fetches_offsets_named(infra: Infra,
         assert [(o, r is not None) for o, r in fetched] == [(0, False), (2, True), (5, False)]
     assert _places(ok_json(await asyncio.to_thread(cli, infra, "dlt", "list", dlt, "--json",
                                                    "--fingerprint", FP_A))) == ["0:1"]  # fmt: skip
+
+
+async def test_similar_groups_one_incident_across_fingerprints(
+    infra: Infra, make_topic: TopicFactory, uid: str
+) -> None:
+    name = await make_topic("similar.dlt")
+    inv = f"inv.{uid}.commands"
+    letters = [
+        (command(CODEC, _reserve(i), topic=inv, saga_id=f"o{i}-{uid}", offset=i),
+         failure(fp, cls="app.errors.Timeout",
+                 message=f"stock service timed out after {ms} ms for order o{i}-{uid}"))
+        for i, (fp, ms) in enumerate([(FP_A, 5003), (FP_B, 5011), (FP_C, 4998)])
+    ]  # fmt: skip
+    letters.append((command(CODEC, _reserve(9), topic=inv, saga_id=f"o9-{uid}", offset=9),
+                    failure(FP_A, cls="app.errors.Declined", message="card declined")))  # fmt: skip
+    await dead_letter(infra.kafka_bootstrap, name, letters, partition=0)
+
+    exact = ok_json(await asyncio.to_thread(cli, infra, "dlt", "groups", name, "--json"))
+    similar = ok_json(await asyncio.to_thread(cli, infra, "dlt", "groups", name, "--json",
+                                              "--similar"))  # fmt: skip
+    assert len(exact) == 3  # three fingerprints
+    counts = sorted((g["count"], sorted(g["fingerprints"])) for g in similar)
+    assert counts == [(1, [FP_A]), (3, [FP_A, FP_B, FP_C])]
+    table = await asyncio.to_thread(cli, infra, "dlt", "groups", name, "--similar")
+    assert table.exit_code == 0, table.output
+    assert "2 pattern(s)" in table.output
